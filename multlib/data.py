@@ -1,0 +1,144 @@
+"""Synthetic data for learning products: uniform inputs, disjoint ranges, named targets.
+
+Every generator takes an explicit ``seed`` so that a notebook cell gives the same numbers each run.
+Bad input raises :class:`ValueError` naming the parameter and the value it got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "Range",
+    "Split",
+    "TARGETS",
+    "check_range",
+    "uniform",
+    "target",
+    "make_split",
+    "PAPER_TRAIN",
+    "PAPER_TEST",
+    "PAPER_TASKS",
+]
+
+Range = tuple[float, float]
+"""A half-open interval ``[low, high)``."""
+
+PAPER_TRAIN: Range = (10.0, 100.0)
+"""Goel's training range for every input: ``U[10, 100)``."""
+PAPER_TEST: Range = (100.0, 1000.0)
+"""Goel's test range for every input, disjoint from training: ``U[100, 1000)``."""
+
+
+def check_range(value: Range, name: str = "value_range") -> tuple[float, float]:
+    """Return ``(low, high)`` as floats, or raise if it is not a finite interval with low < high."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if not low < high:
+        raise ValueError(f"{name} must have low < high, got {value!r}")
+    return low, high
+
+
+def _check_count(n: int, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def uniform(n: int, value_range: Range = (0.0, 1.0), n_features: int = 2, seed: int = 0) -> np.ndarray:
+    """Draw an ``(n, n_features)`` float64 array, each entry uniform on ``[low, high)``.
+
+    >>> uniform(3, (10, 100), n_features=2, seed=0).shape
+    (3, 2)
+    """
+    n = _check_count(n, "n")
+    n_features = _check_count(n_features, "n_features")
+    low, high = check_range(value_range)
+    rng = np.random.default_rng(seed)
+    return rng.uniform(low, high, size=(n, n_features))
+
+
+def _monomial(divisor: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: np.prod(x, axis=1) / divisor
+
+
+@dataclass(frozen=True)
+class Task:
+    """A named target function of ``n_features`` inputs."""
+
+    name: str
+    n_features: int
+    fn: Callable[[np.ndarray], np.ndarray]
+    formula: str
+
+
+TARGETS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        Task("x1x2", 2, _monomial(1.0), "x1*x2"),
+        Task("x1x2/10", 2, _monomial(10.0), "x1*x2/10"),
+        Task("x1x2x3", 3, _monomial(1.0), "x1*x2*x3"),
+        Task("x1x2x3/100", 3, _monomial(100.0), "x1*x2*x3/100"),
+        Task("x1x2x3x4", 4, _monomial(1.0), "x1*x2*x3*x4"),
+        Task("x1x2x3x4/1000", 4, _monomial(1000.0), "x1*x2*x3*x4/1000"),
+        Task("x1(x2+x3)+x4", 4, lambda x: x[:, 0] * (x[:, 1] + x[:, 2]) + x[:, 3], "x1*(x2+x3)+x4"),
+    ]
+}
+"""The paper's seven tasks by name (the blog's ``a*b`` is ``"x1x2"``)."""
+
+PAPER_TASKS: tuple[str, ...] = tuple(TARGETS)
+
+
+def target(name: str, x: np.ndarray) -> np.ndarray:
+    """Evaluate the named target on ``x`` of shape ``(n, n_features)``; returns shape ``(n,)``."""
+    if name not in TARGETS:
+        raise ValueError(f"name must be one of {sorted(TARGETS)}, got {name!r}")
+    task = TARGETS[name]
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != task.n_features:
+        raise ValueError(f"x must have shape (n, {task.n_features}) for task {name!r}, got {x.shape}")
+    return task.fn(x)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and test data for one task, drawn from two (usually disjoint) ranges."""
+
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    train_range: Range
+    test_range: Range
+
+
+def make_split(
+    task: str,
+    n_train: int,
+    n_test: int,
+    train_range: Range = PAPER_TRAIN,
+    test_range: Range = PAPER_TEST,
+    seed: int = 0,
+) -> Split:
+    """Sample inputs for ``task``: ``n_train`` rows on ``train_range``, ``n_test`` on ``test_range``.
+
+    The two ranges are the same for every input feature, as in the paper. They may overlap (to
+    measure in-range error) or be disjoint (to measure extrapolation).
+    """
+    if task not in TARGETS:
+        raise ValueError(f"task must be one of {sorted(TARGETS)}, got {task!r}")
+    train_range = check_range(train_range, "train_range")
+    test_range = check_range(test_range, "test_range")
+    d = TARGETS[task].n_features
+    x_train = uniform(n_train, train_range, d, seed=seed)
+    # A different stream for the test set, so that n_train does not change the test inputs.
+    x_test = uniform(n_test, test_range, d, seed=seed + 10_000)
+    return Split(task, x_train, target(task, x_train), x_test, target(task, x_test), train_range, test_range)

@@ -1,0 +1,134 @@
+"""One plotting style for the whole book, and the figures that recur across chapters."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+from multlib.data import Range, check_range
+
+__all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_histograms", "COLORS"]
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+TRAIN_SHADE = "#f2e6c9"
+
+
+def use_style() -> None:
+    """Apply the book's plot style (call once per notebook)."""
+    matplotlib.rcParams.update(
+        {
+            "figure.figsize": (7.0, 4.0),
+            "figure.dpi": 96,
+            "savefig.dpi": 96,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 11,
+            "axes.titleweight": "bold",
+            "axes.prop_cycle": matplotlib.cycler(color=COLORS),
+            "legend.frameon": False,
+            "font.size": 10,
+            # Plain SVG-free PNG output with fixed metadata keeps stored notebooks stable.
+            "svg.hashsalt": "multlib",
+        }
+    )
+
+
+def shade_range(ax: plt.Axes, train_range: Range, label: str = "training range") -> None:
+    """Shade ``train_range`` on the x axis of ``ax``."""
+    low, high = check_range(train_range, "train_range")
+    ax.axvspan(low, high, color=TRAIN_SHADE, alpha=0.8, label=label, zorder=0)
+
+
+def plot_extrapolation(
+    x: np.ndarray,
+    truth: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    train_range: Range,
+    *,
+    title: str,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    logy: bool = False,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Plot the true curve and each model's prediction against ``x``, with the training range shaded."""
+    x = np.asarray(x).reshape(-1)
+    truth = np.asarray(truth).reshape(-1)
+    if truth.shape != x.shape:
+        raise ValueError(f"truth must have the shape of x {x.shape}, got {truth.shape}")
+    if ax is None:
+        _, ax = plt.subplots()
+    shade_range(ax, train_range)
+    ax.plot(x, truth, color="black", lw=2.5, label="truth")
+    for (name, pred), color in zip(predictions.items(), COLORS):
+        pred = np.asarray(pred).reshape(-1)
+        if pred.shape != x.shape:
+            raise ValueError(f"predictions[{name!r}] must have the shape of x {x.shape}, got {pred.shape}")
+        ax.plot(x, pred, color=color, lw=1.5, ls="--", label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+def plot_curves(
+    x: Sequence[float] | np.ndarray,
+    curves: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    logy: bool = False,
+    marker: str | None = "o",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Plot several named series over the same ``x`` (sweeps, learning curves)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, ys in curves.items():
+        if len(ys) != len(x):
+            raise ValueError(f"curves[{name!r}] must have {len(x)} points, got {len(ys)}")
+        ax.plot(x, ys, marker=marker, label=name)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+def plot_histograms(
+    samples: Mapping[str, np.ndarray],
+    *,
+    title: str,
+    xlabel: str,
+    bins: int = 50,
+    logx: bool = False,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Overlaid histograms of named samples (log-spaced bins when ``logx``)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    values = [np.asarray(v).reshape(-1) for v in samples.values()]
+    if logx:
+        if any(np.any(v <= 0) for v in values):
+            raise ValueError("samples must be positive for logx=True histograms")
+        lo = min(v.min() for v in values)
+        hi = max(v.max() for v in values)
+        edges = np.geomspace(lo, hi, bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = np.histogram_bin_edges(np.concatenate(values), bins=bins)
+    for (name, v), color in zip(zip(samples.keys(), values), COLORS):
+        ax.hist(v, bins=edges, alpha=0.55, color=color, label=name)
+    ax.set(xlabel=xlabel, ylabel="count", title=title)
+    ax.legend()
+    return ax

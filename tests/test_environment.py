@@ -1,0 +1,37 @@
+"""requirements.txt (pip, CI) and environment.yml (conda, Binder) must list the same packages."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements() -> set[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return {line.split("#")[0].replace(" ", "") for line in lines if line.split("#")[0].strip()}
+
+
+def _environment_pip() -> set[str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    return {p.replace(" ", "") for p in pip if p != "-e ."}
+
+
+def test_environment_matches_requirements():
+    assert _environment_pip() == _requirements()
+
+
+def test_pins_that_matter():
+    reqs = _requirements()
+    assert "jupyter-book>=1.0.4.post1,<2" in reqs  # version 2 ignores _config.yml
+    assert "tensorflow-cpu==2.21.*" in reqs
+    assert any(r.startswith("keras>=3") for r in reqs)
+    assert "nbval>=0.11" in reqs
+
+
+def test_library_does_not_force_a_tensorflow_wheel():
+    # Colab preinstalls its own TensorFlow; installing multlib there must not replace it.
+    text = (ROOT / "pyproject.toml").read_text()
+    deps = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    assert "tensorflow" not in deps
