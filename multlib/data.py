@@ -22,6 +22,8 @@ __all__ = [
     "PAPER_TRAIN",
     "PAPER_TEST",
     "PAPER_TASKS",
+    "PAPER_TABLE_I",
+    "PaperResult",
 ]
 
 Range = tuple[float, float]
@@ -142,3 +144,25 @@ def make_split(
     # A different stream for the test set, so that n_train does not change the test inputs.
     x_test = uniform(n_test, test_range, d, seed=seed + 10_000)
     return Split(task, x_train, target(task, x_train), x_test, target(task, x_test), train_range, test_range)
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """One row of Goel's Table I (test set, inputs in [100, 1000))."""
+
+    percentage_error: float
+    mae: float | None
+    next_best_pair: tuple[str, str]
+    next_best_error: float
+
+
+PAPER_TABLE_I: dict[str, PaperResult] = {
+    "x1x2": PaperResult(15.453791, 47284.32, ("relu", "linear"), 61.191017),
+    "x1x2/10": PaperResult(7.801138, 1565.0941, ("relu", "selu"), 69.28548),
+    "x1x2x3": PaperResult(16.815907, 27887974.0, ("elu", "elu"), 98.30871),
+    "x1x2x3/100": PaperResult(24.82434, 394495.03, ("softplus", "relu"), 93.41624),
+    "x1x2x3x4": PaperResult(28.907835, 3.4e10, ("softplus", "selu"), 99.79),
+    "x1x2x3x4/1000": PaperResult(39.76962, 34425464.0, ("elu", "linear"), 99.70),
+    "x1(x2+x3)+x4": PaperResult(22.794909, None, ("selu", "linear"), 97.09597),
+}
+"""Goel (2020), Table I and Sec. VI-B: the symlog/symexp model's test error and the best other pair."""

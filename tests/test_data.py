@@ -61,3 +61,9 @@ def test_make_split_rejects_bad_input():
         data.make_split("x1x2", 10, 10, train_range=(100, 10))
     with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
         data.make_split("x1x2", 0, 10)
+
+
+def test_paper_table_covers_every_task():
+    assert set(data.PAPER_TABLE_I) == set(data.PAPER_TASKS)
+    assert data.PAPER_TABLE_I["x1x2/10"].percentage_error == pytest.approx(7.801138)
+    assert data.PAPER_TABLE_I["x1(x2+x3)+x4"].mae is None
