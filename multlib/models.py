@@ -68,3 +68,14 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = 4096) -> np.nda
     if x.ndim != 2 or (expected is not None and x.shape[1] != expected):
         raise ValueError(f"x must have shape (n, {expected}), got {x.shape}")
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(-1)
+
+
+# Power laws fitted in log space (closed form and Keras twin) live in their own module.
+from multlib.power_law import (  # noqa: E402
+    PowerLawFit,
+    fit_power_law,
+    log_feature_model,
+    train_log_feature_model,
+)
+
+__all__ += ["PowerLawFit", "fit_power_law", "log_feature_model", "train_log_feature_model"]
