@@ -6,6 +6,7 @@ Bad input raises :class:`ValueError` naming the parameter and the value it got.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,6 +19,8 @@ __all__ = [
     "check_range",
     "uniform",
     "target",
+    "get_task",
+    "Task",
     "make_split",
     "PAPER_TRAIN",
     "PAPER_TEST",
@@ -97,12 +100,29 @@ TARGETS: dict[str, Task] = {
 
 PAPER_TASKS: tuple[str, ...] = tuple(TARGETS)
 
+_MONOMIAL = re.compile(r"^((?:x\d)+)(?:/(\d+))?$")
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``: one of :data:`TARGETS`, or any product ``"x1x2...xk/N"``.
+
+    The second form lets a study vary the paper's normalising factor ``N`` freely, e.g.
+    ``"x1x2/10000"``; its inputs must be ``x1`` to ``xk`` in order.
+    """
+    if name in TARGETS:
+        return TARGETS[name]
+    match = _MONOMIAL.match(name) if isinstance(name, str) else None
+    if match:
+        k = len(match.group(1)) // 2
+        divisor = int(match.group(2) or 1)
+        if match.group(1) == "".join(f"x{i + 1}" for i in range(k)) and divisor > 0:
+            return Task(name, k, _monomial(float(divisor)), name.replace("x", "*x").lstrip("*"))
+    raise ValueError(f"task must be one of {sorted(TARGETS)} or a product like 'x1x2/100', got {name!r}")
+
 
 def target(name: str, x: np.ndarray) -> np.ndarray:
     """Evaluate the named target on ``x`` of shape ``(n, n_features)``; returns shape ``(n,)``."""
-    if name not in TARGETS:
-        raise ValueError(f"name must be one of {sorted(TARGETS)}, got {name!r}")
-    task = TARGETS[name]
+    task = get_task(name)
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != task.n_features:
         raise ValueError(f"x must have shape (n, {task.n_features}) for task {name!r}, got {x.shape}")
@@ -135,11 +155,9 @@ def make_split(
     The two ranges are the same for every input feature, as in the paper. They may overlap (to
     measure in-range error) or be disjoint (to measure extrapolation).
     """
-    if task not in TARGETS:
-        raise ValueError(f"task must be one of {sorted(TARGETS)}, got {task!r}")
+    d = get_task(task).n_features
     train_range = check_range(train_range, "train_range")
     test_range = check_range(test_range, "test_range")
-    d = TARGETS[task].n_features
     x_train = uniform(n_train, train_range, d, seed=seed)
     # A different stream for the test set, so that n_train does not change the test inputs.
     x_test = uniform(n_test, test_range, d, seed=seed + 10_000)

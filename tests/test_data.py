@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,16 @@ def test_paper_table_covers_every_task():
     assert set(data.PAPER_TABLE_I) == set(data.PAPER_TASKS)
     assert data.PAPER_TABLE_I["x1x2/10"].percentage_error == pytest.approx(7.801138)
     assert data.PAPER_TABLE_I["x1(x2+x3)+x4"].mae is None
+
+
+def test_get_task_accepts_any_normalised_product():
+    task = data.get_task("x1x2/10000")
+    assert task.n_features == 2
+    x = np.array([[200.0, 300.0]])
+    assert data.target("x1x2/10000", x)[0] == pytest.approx(6.0)
+    assert data.get_task("x1x2x3").fn is data.TARGETS["x1x2x3"].fn
+    split = data.make_split("x1x2x3/7", 5, 5)
+    np.testing.assert_allclose(split.y_train, np.prod(split.x_train, axis=1) / 7)
+    for bad in ["x2x1", "x1x2/0", "x1x3", "x1*x2", "x1x2/-5"]:
+        with pytest.raises(ValueError, match=f"got '{re.escape(bad)}'"):
+            data.get_task(bad)

@@ -1,0 +1,611 @@
+"""Goel's activation sweep: 122 activation pairs x 7 tasks x seeds, trained fused.
+
+Run it as ``python -m multlib.sweep --seeds 3 --out results/sweep.csv``. Every member is the
+paper's network ``Dense(16, a1) -> Dense(12, a2) -> Dense(1)`` trained alone in effect (see
+:mod:`multlib.fused`) on MAE with Adam for 100 epochs, on ``n_train`` points drawn from U[10, 100)
+and tested on ``n_test`` points from U[100, 1000) (:func:`multlib.data.make_split`).
+
+Writes two files:
+
+* ``OUT`` (CSV), one row per (task, a1, a2, seed), columns :data:`COLUMNS`;
+* ``OUT`` with ``_curves.npz`` in place of ``.csv``: ``loss`` ``(rows, epochs)``, the training loss
+  per epoch in the CSV's row order (NaN after a divergence), with ``task``, ``a1``, ``a2``, ``seed``
+  arrays to align by, and ``meta`` (a JSON string of the settings, versions and wall time).
+
+What a seed fixes. ``seed`` draws the training and test inputs (``make_split(..., seed=seed)``) and
+the initial weights; all 122 pairs of one (task, seed) start from the *same* initial weights
+(common random numbers: within a seed, pairs differ only by their activations). The batch order
+is the same for every member (:data:`SHUFFLE_SEED`), so the layout (which members train together)
+changes the speed but not the numbers, and a slice re-run reproduces the full sweep's rows bit
+for bit on the same machine (:func:`machine_signature`, stored in ``meta``). Across machines it
+does not: 100 epochs of Adam on MAE amplify one-ulp differences, so a single run's final test error
+moves by a few points (as much as the seed-to-seed spread); compare means over seeds.
+
+Hyperparameters the paper leaves open (REFERENCE.md): ``n_train = 10,000``, batch 32, 100 epochs,
+Adam at the Keras default ``learning_rate = 1e-3`` (see :data:`LEARNING_RATE` for the measurement
+behind that choice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import time
+import zlib
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from multlib.activations import PAPER_BASELINES
+from multlib.data import PAPER_TABLE_I, PAPER_TASKS, TARGETS, PaperResult, get_task, make_split
+from multlib.metrics import mae, percentage_error
+
+__all__ = [
+    "PAPER_PAIR",
+    "PairSummary",
+    "TableRow",
+    "summarize",
+    "best_pairs",
+    "loss_curves",
+    "table_one",
+    "SWEEP_PAIRS",
+    "COLUMNS",
+    "N_TRAIN",
+    "N_TEST",
+    "BATCH_SIZE",
+    "EPOCHS",
+    "LEARNING_RATE",
+    "SHUFFLE_SEED",
+    "LAYOUTS",
+    "init_seed",
+    "parse_pair",
+    "run_sweep",
+    "write_results",
+    "read_results",
+    "read_meta",
+    "machine_signature",
+    "curves_path",
+    "main",
+]
+
+SWEEP_PAIRS: tuple[tuple[str, str], ...] = tuple((a, b) for a in PAPER_BASELINES for b in PAPER_BASELINES) + (
+    ("symlog", "symexp"),
+)
+"""The 121 ordered pairs of the paper's baselines, then the paper's ``("symlog", "symexp")``."""
+
+N_TRAIN: int = 10_000
+"""Training points per task and seed (the paper does not say; 10,000 is the brief's choice)."""
+N_TEST: int = 10_000
+"""Test points per task and seed, on U[100, 1000)."""
+BATCH_SIZE: int = 32
+"""Keras's default batch size (the paper does not say)."""
+EPOCHS: int = 100
+"""The paper's 100 epochs."""
+LEARNING_RATE: float = 1e-3
+"""Adam's step size, shared by all members: the Keras default, kept after a measurement.
+
+Chosen on the *training* loss only, so that the test range plays no part in the choice. The
+paper's pair, ``n_train = 10,000``, batch 32, 100 epochs, 7 tasks x 3 seeds; final training MAE
+as a percentage of mean ``|y|``, mean over seeds:
+
+=============  ======  ======  ======  ======
+task           3e-4    1e-3    3e-3    1e-2
+=============  ======  ======  ======  ======
+x1x2           0.27    0.54    1.38    3.24
+x1x2/10        0.31    0.64    1.31    3.18
+x1x2x3         0.75    0.81    1.92    4.92
+x1x2x3/100     1.04    0.85    2.18    5.88
+x1x2x3x4       1.32    1.26    2.64    6.22
+x1x2x3x4/1000  1.89    1.42    2.69    5.85
+x1(x2+x3)+x4   0.45    0.52    1.54    4.10
+=============  ======  ======  ======  ======
+
+3e-4 and 1e-3 tie (each best on some tasks; 1e-3 on the three- and four-factor ones); 3e-3 and
+1e-2 end two to five times higher (no decay, so the last epochs bounce). Four baselines (relu/linear,
+elu/elu, softplus/relu, selu/linear) train better with larger rates (their outputs must grow to
+1e4..1e8) and 1e-3 is a fair middle. Noted, not used: the paper pair's *test* error falls with the
+larger rates (x1x2x3x4/1000: 48 % at 3e-4, 21 % at 1e-3, 13 % at 3e-3), so the extrapolation
+numbers depend on this unstated hyperparameter.
+"""
+SHUFFLE_SEED: int = 0
+"""Seed of the batch order shared by every member (:func:`multlib.fused.epoch_order`)."""
+
+LAYOUTS: tuple[str, ...] = ("joint", "per_seed", "per_task", "per_task_seed")
+"""Which members train together: all at once (fastest measured), or one run per seed/task/both."""
+
+COLUMNS: tuple[str, ...] = (
+    "task",
+    "a1",
+    "a2",
+    "seed",
+    "n_features",
+    "n_train",
+    "n_test",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "train_loss_final",
+    "train_loss_min",
+    "train_percentage_error",
+    "test_percentage_error",
+    "test_mae",
+    "test_finite_fraction",
+    "diverged",
+    "diverged_epoch",
+)
+"""CSV columns. ``train_loss_final`` is the last epoch's Keras-style training loss (MAE);
+``train_percentage_error`` is eq. (3) on the training inputs after training; ``test_*`` are on the
+test range; ``test_finite_fraction`` is the share of finite test predictions (an overflowing
+``symexp`` gives inf); ``diverged_epoch`` is 1-based, empty when the member never diverged."""
+
+
+def init_seed(task: str, seed: int) -> int:
+    """The initial-weight seed shared by all pairs of one (task, seed): a stable hash of both."""
+    return zlib.crc32(f"{task}|{seed}".encode())
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """``"symlog:symexp"`` -> ``("symlog", "symexp")``; raises ValueError for anything else."""
+    parts = text.split(":")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"pair must look like 'a1:a2' (e.g. 'symlog:symexp'), got {text!r}")
+    return parts[0], parts[1]
+
+
+def _check_args(
+    seeds: int | Sequence[int],
+    tasks: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    epochs: int,
+    n_train: int,
+    n_test: int,
+    batch_size: int,
+    learning_rate: float,
+    layout: str,
+) -> tuple[list[int], list[str], list[tuple[str, str]]]:
+    from multlib import activations
+
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds <= 0:
+            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}")
+        seed_list = list(range(int(seeds)))
+    else:
+        seed_list = [int(s) for s in seeds]
+        if not seed_list:
+            raise ValueError(f"seeds must not be empty, got {seeds!r}")
+        if len(set(seed_list)) != len(seed_list):
+            raise ValueError(f"seeds must be distinct, got {seeds!r}")
+    task_list = list(tasks)
+    if not task_list:
+        raise ValueError("tasks must name at least one task")
+    for i, t in enumerate(task_list):
+        try:
+            get_task(t)
+        except ValueError as err:
+            raise ValueError(f"tasks[{i}]: {err}") from None
+    pair_list = [tuple(p) for p in pairs]
+    if not pair_list:
+        raise ValueError("pairs must name at least one (a1, a2) pair")
+    for p in pair_list:
+        if len(p) != 2:
+            raise ValueError(f"pairs must hold (a1, a2) pairs, got {p!r}")
+        for a in p:
+            activations.get(a)  # raises ValueError naming the activation
+    for name, value in (("epochs", epochs), ("n_train", n_train), ("n_test", n_test), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(learning_rate, bool) or not (
+        isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0
+    ):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    return seed_list, task_list, pair_list  # type: ignore[return-value]
+
+
+def run_sweep(
+    seeds: int | Sequence[int] = 3,
+    tasks: Sequence[str] = PAPER_TASKS,
+    pairs: Sequence[tuple[str, str]] = SWEEP_PAIRS,
+    *,
+    epochs: int = EPOCHS,
+    n_train: int = N_TRAIN,
+    n_test: int = N_TEST,
+    batch_size: int = BATCH_SIZE,
+    learning_rate: float = LEARNING_RATE,
+    layout: str = "joint",
+    verbose: int = 1,
+) -> list[dict[str, Any]]:
+    """Train every (task, pair, seed) member and score it; returns one dict per member.
+
+    Args:
+        seeds: a count ``k`` (seeds ``0..k-1``) or an explicit list of seeds.
+        tasks: task names from :data:`multlib.data.PAPER_TASKS`, or other products such as
+            ``"x1x2/10000"`` (:func:`multlib.data.get_task`).
+        pairs: ``(a1, a2)`` activation pairs.
+        epochs, n_train, n_test, batch_size, learning_rate: training settings.
+        layout: one of :data:`LAYOUTS`; changes the speed, not the numbers.
+        verbose: 1 prints a progress bar over the epochs of all runs.
+
+    Each row holds the :data:`COLUMNS` plus ``"train_loss"``, the ``(epochs,)`` loss curve.
+    Rows come ordered by task, then seed, then pair, in the order given.
+    """
+    import keras
+
+    from multlib.fused import FusedPaperModels
+
+    seed_list, task_list, pair_list = _check_args(
+        seeds, tasks, pairs, epochs, n_train, n_test, batch_size, learning_rate, layout
+    )
+    # Always pad to the widest task, whatever the selection, so that a member runs the very same float
+    # operations in a slice as in the full sweep (100 epochs of Adam on MAE amplify one ulp).
+    d = max(task.n_features for task in TARGETS.values())
+
+    # One data set per (task, seed), zero-padded to d features.
+    keys = [(t, s) for t in task_list for s in seed_list]
+    splits = {k: make_split(k[0], n_train, n_test, seed=k[1]) for k in keys}
+
+    def padded(a: np.ndarray) -> np.ndarray:
+        out = np.zeros((a.shape[0], d), np.float32)
+        out[:, : a.shape[1]] = a
+        return out
+
+    members = [(t, s, p) for t, s in keys for p in pair_list]
+    if layout == "joint":
+        groups = [members]
+    elif layout == "per_seed":
+        groups = [[m for m in members if m[1] == s] for s in seed_list]
+    elif layout == "per_task":
+        groups = [[m for m in members if m[0] == t] for t in task_list]
+    else:
+        groups = [[m for m in members if (m[0], m[1]) == k] for k in keys]
+
+    bar = _Progress(epochs * len(groups)) if verbose else None
+    done = [0]
+    results: dict[tuple[str, int, tuple[str, str]], dict[str, Any]] = {}
+    t_start = time.perf_counter()
+    for g, group in enumerate(groups):
+        gkeys = sorted({(t, s) for t, s, _ in group}, key=keys.index)
+        data_index = np.array([gkeys.index((t, s)) for t, s, _ in group])
+        x_train = np.stack([padded(splits[k].x_train) for k in gkeys])
+        y_train = np.stack([splits[k].y_train for k in gkeys]).astype(np.float32)
+        x_test = np.stack([padded(splits[k].x_test) for k in gkeys])
+        model = FusedPaperModels(
+            [p for _, _, p in group],
+            [get_task(t).n_features for t, _, _ in group],
+            [init_seed(t, s) for t, s, _ in group],
+            input_dim=d,
+        )
+        if verbose:
+            print(f"run {g + 1}/{len(groups)}: {len(group)} members, {len(gkeys)} data sets", flush=True)
+
+        def tick(epoch: int, loss: np.ndarray) -> None:
+            done[0] += 1
+            if bar is not None:
+                bar.update(done[0], loss)
+
+        hist = model.fit(
+            x_train, y_train, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            shuffle_seed=SHUFFLE_SEED, data_index=data_index, on_epoch_end=tick,
+        )
+        pred_test = model.predict(x_test, data_index=data_index)
+        pred_train = model.predict(x_train, data_index=data_index)
+        for i, (t, s, p) in enumerate(group):
+            split = splits[(t, s)]
+            curve = hist.loss[i]
+            finite_test = np.isfinite(pred_test[i])
+            row: dict[str, Any] = {
+                "task": t,
+                "a1": p[0],
+                "a2": p[1],
+                "seed": s,
+                "n_features": get_task(t).n_features,
+                "n_train": n_train,
+                "n_test": n_test,
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "learning_rate": learning_rate,
+                "train_loss_final": float(curve[-1]),
+                "train_loss_min": float(np.nanmin(curve)) if np.any(np.isfinite(curve)) else math.nan,
+                "train_percentage_error": _score(percentage_error, split.y_train, pred_train[i]),
+                "test_percentage_error": _score(percentage_error, split.y_test, pred_test[i]),
+                "test_mae": _score(mae, split.y_test, pred_test[i]),
+                "test_finite_fraction": float(finite_test.mean()),
+                "diverged": bool(hist.diverged[i]),
+                "diverged_epoch": int(hist.diverged_epoch[i]) + 1 if hist.diverged[i] else None,
+                "train_loss": curve.copy(),
+            }
+            results[(t, s, p)] = row
+    if verbose:
+        print(f"sweep: {len(members)} members x {epochs} epochs in {time.perf_counter() - t_start:.1f} s", flush=True)
+    return [results[m] for m in members]
+
+
+class _Progress:
+    """A Keras progress bar on a terminal; on a log file, one plain line every 5 % of the epochs."""
+
+    def __init__(self, total: int) -> None:
+        import keras
+
+        self.total = total
+        self.tty = sys.stdout.isatty()
+        self.every = max(1, total // 20)
+        self.start = time.perf_counter()
+        self.bar = (
+            keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=["diverged", "median_loss"])
+            if self.tty
+            else None
+        )
+
+    def update(self, done: int, loss: np.ndarray) -> None:
+        finite = loss[np.isfinite(loss)]
+        median = float(np.median(finite)) if finite.size else math.nan
+        diverged = int(np.sum(~np.isfinite(loss)))
+        if self.bar is not None:
+            self.bar.update(done, [("diverged", diverged), ("median_loss", median)])
+        elif done % self.every == 0 or done == self.total:
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / done * (self.total - done)
+            print(f"epoch {done}/{self.total} ({100 * done / self.total:.0f} %), {elapsed:.0f} s elapsed, "
+                  f"ETA {eta:.0f} s; this run: {diverged} diverged, median loss {median:.4g}", flush=True)
+
+
+def _score(fn: Any, y: np.ndarray, pred: np.ndarray) -> float:
+    """A metric, or NaN when the prediction holds NaN (a diverged member); inf stays inf."""
+    if np.any(np.isnan(pred)):
+        return math.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        return fn(y, pred)
+
+
+def curves_path(out: str | os.PathLike[str]) -> Path:
+    """Where :func:`write_results` puts the loss curves for the CSV ``out``."""
+    out = Path(out)
+    return out.with_name(out.stem + "_curves.npz")
+
+
+def write_results(
+    rows: Sequence[dict[str, Any]], out: str | os.PathLike[str], meta: dict[str, Any] | None = None
+) -> Path:
+    """Write ``rows`` to the CSV ``out`` and their loss curves to :func:`curves_path` (``out``)."""
+    out = Path(out)
+    if not rows:
+        raise ValueError("rows must not be empty")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row[k] is None else _fmt(row[k])) for k in COLUMNS})
+    np.savez_compressed(
+        curves_path(out),
+        loss=np.stack([np.asarray(r["train_loss"], np.float64) for r in rows]),
+        task=np.array([r["task"] for r in rows]),
+        a1=np.array([r["a1"] for r in rows]),
+        a2=np.array([r["a2"] for r in rows]),
+        seed=np.array([r["seed"] for r in rows]),
+        meta=np.array(json.dumps(meta or {})),
+    )
+    return out
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly; nan and inf as "nan"/"inf"
+    return value
+
+
+def read_results(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Read a sweep CSV back as typed rows, and its ``(rows, epochs)`` loss curves (if present)."""
+    path = Path(path)
+    ints = {"seed", "n_features", "n_train", "n_test", "epochs", "batch_size"}
+    rows: list[dict[str, Any]] = []
+    with path.open(newline="") as fh:
+        for raw in csv.DictReader(fh):
+            row: dict[str, Any] = {}
+            for k, v in raw.items():
+                if k in ("task", "a1", "a2"):
+                    row[k] = v
+                elif k == "diverged":
+                    row[k] = v == "True"
+                elif k == "diverged_epoch":
+                    row[k] = int(v) if v else None
+                elif k in ints:
+                    row[k] = int(v)
+                else:
+                    row[k] = float(v)
+            rows.append(row)
+    cpath = curves_path(path)
+    curves = np.load(cpath)["loss"] if cpath.exists() else np.empty((len(rows), 0))
+    return rows, curves
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The settings, versions, machine and wall time stored beside a sweep CSV (empty if none)."""
+    cpath = curves_path(path)
+    if not cpath.exists():
+        return {}
+    with np.load(cpath) as data:
+        return json.loads(str(data["meta"])) if "meta" in data else {}
+
+
+def machine_signature() -> dict[str, Any]:
+    """What float32 results depend on besides the code: CPU model, core count, library versions.
+
+    Two runs agree bit for bit only where all of these agree; elsewhere a sweep's curves part ways
+    after a few epochs (round-off amplified by Adam on MAE) and only the statistics compare.
+    """
+    import keras
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    sig: dict[str, Any] = {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+    }
+    try:
+        import tensorflow as tf
+
+        sig["tensorflow"] = tf.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return sig
+
+
+
+# --------------------------------------------------------------------------------------------------
+# reading the results: Table I, best pairs, loss curves
+# --------------------------------------------------------------------------------------------------
+
+PAPER_PAIR: tuple[str, str] = ("symlog", "symexp")
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """One (task, pair) over seeds: mean and spread of a metric, and how many seeds diverged."""
+
+    task: str
+    pair: tuple[str, str]
+    mean: float
+    std: float
+    n_seeds: int
+    n_failed: int
+
+    @property
+    def label(self) -> str:
+        return "_".join(self.pair)
+
+
+def summarize(rows: Sequence[dict[str, Any]], metric: str = "test_percentage_error") -> dict[tuple[str, str, str], PairSummary]:
+    """Mean and standard deviation over seeds of ``metric`` for every (task, a1, a2).
+
+    A seed whose value is NaN or infinite (a diverged member, an overflowing ``symexp``) counts as
+    failed; the mean of a pair with any failed seed is ``inf``, so it never ranks as a best pair.
+    """
+    if not rows:
+        raise ValueError("rows must not be empty")
+    if metric not in rows[0]:
+        raise ValueError(f"metric must be a column of the results, got {metric!r}")
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["a1"], r["a2"]), []).append(float(r[metric]))
+    out = {}
+    for (task, a1, a2), values in groups.items():
+        v = np.asarray(values)
+        ok = np.isfinite(v)
+        failed = int(np.sum(~ok))
+        mean = float(np.mean(v)) if failed == 0 else math.inf
+        std = float(np.std(v, ddof=1)) if failed == 0 and len(v) > 1 else (0.0 if failed == 0 else math.nan)
+        out[(task, a1, a2)] = PairSummary(task, (a1, a2), mean, std, len(v), failed)
+    return out
+
+
+def best_pairs(
+    summary: dict[tuple[str, str, str], PairSummary], task: str, k: int = 1, exclude: Sequence[tuple[str, str]] = (PAPER_PAIR,)
+) -> list[PairSummary]:
+    """The ``k`` pairs with the lowest mean on ``task`` (the paper's pair left out by default)."""
+    candidates = [s for (t, a1, a2), s in summary.items() if t == task and (a1, a2) not in set(exclude)]
+    if not candidates:
+        raise ValueError(f"task {task!r} has no results")
+    return sorted(candidates, key=lambda s: (s.mean, s.label))[:k]
+
+
+def loss_curves(
+    rows: Sequence[dict[str, Any]], curves: np.ndarray, task: str, pairs: Sequence[tuple[str, str]]
+) -> dict[str, np.ndarray]:
+    """Training loss per epoch, averaged over seeds, for each of ``pairs`` on ``task``."""
+    if len(rows) != len(curves):
+        raise ValueError(f"rows and curves must align, got {len(rows)} rows and {len(curves)} curves")
+    out = {}
+    for pair in pairs:
+        idx = [i for i, r in enumerate(rows) if r["task"] == task and (r["a1"], r["a2"]) == tuple(pair)]
+        if not idx:
+            raise ValueError(f"no results for pair {pair!r} on task {task!r}")
+        out["_".join(pair)] = np.mean(curves[idx], axis=0)
+    return out
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One task of Table I, rebuilt: our numbers next to the paper's."""
+
+    task: str
+    ours: PairSummary
+    paper: PaperResult
+    best_baseline: PairSummary
+    papers_baseline: PairSummary
+
+    def ratio_to_paper(self) -> float:
+        """Our mean test error for the paper's model divided by the paper's reported value."""
+        return self.ours.mean / self.paper.percentage_error
+
+
+def table_one(summary: dict[tuple[str, str, str], PairSummary], tasks: Sequence[str] = PAPER_TASKS) -> list[TableRow]:
+    """Table I of the paper rebuilt from :func:`summarize` of test errors, one row per task."""
+    out = []
+    for task in tasks:
+        if (task, *PAPER_PAIR) not in summary:
+            raise ValueError(f"the results hold no {PAPER_PAIR} run for task {task!r}")
+        paper = PAPER_TABLE_I[task]
+        out.append(TableRow(task, summary[(task, *PAPER_PAIR)], paper, best_pairs(summary, task, 1)[0],
+                            summary[(task, *paper.next_best_pair)]))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``python -m multlib.sweep --seeds 3 --out results/sweep.csv``."""
+    parser = argparse.ArgumentParser(prog="python -m multlib.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..k-1), default 3")
+    parser.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds (overrides --seeds)")
+    parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS), help="task names (default: all 7)")
+    parser.add_argument("--pairs", nargs="+", help="pairs as a1:a2 (default: all 122)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--n-train", type=int, default=N_TRAIN)
+    parser.add_argument("--n-test", type=int, default=N_TEST)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    parser.add_argument("--layout", choices=LAYOUTS, default="joint")
+    parser.add_argument("--out", default="results/sweep.csv", help="CSV path; curves go beside it")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(SWEEP_PAIRS)
+        seeds: int | list[int] = args.seed_list if args.seed_list else args.seeds
+        t0 = time.perf_counter()
+        rows = run_sweep(
+            seeds, args.tasks, pairs, epochs=args.epochs, n_train=args.n_train, n_test=args.n_test,
+            batch_size=args.batch_size, learning_rate=args.learning_rate, layout=args.layout,
+            verbose=0 if args.quiet else 1,
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    meta = {
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "wall_seconds": time.perf_counter() - t0,
+        "python": platform.python_version(),
+        "shuffle_seed": SHUFFLE_SEED,
+        "layout": args.layout,
+        "machine": machine_signature(),
+    }
+    out = write_results(rows, args.out, meta)
+    print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {meta['wall_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
