@@ -17,6 +17,7 @@ __all__ = [
     "Split",
     "TARGETS",
     "check_range",
+    "check_positive_int",
     "uniform",
     "target",
     "get_task",
@@ -51,10 +52,11 @@ def check_range(value: Range, name: str = "value_range") -> tuple[float, float]:
     return low, high
 
 
-def _check_count(n: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
+def check_positive_int(value: int, name: str) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` if it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def uniform(n: int, value_range: Range = (0.0, 1.0), n_features: int = 2, seed: int = 0) -> np.ndarray:
@@ -63,8 +65,8 @@ def uniform(n: int, value_range: Range = (0.0, 1.0), n_features: int = 2, seed: 
     >>> uniform(3, (10, 100), n_features=2, seed=0).shape
     (3, 2)
     """
-    n = _check_count(n, "n")
-    n_features = _check_count(n_features, "n_features")
+    n = check_positive_int(n, "n")
+    n_features = check_positive_int(n_features, "n_features")
     low, high = check_range(value_range)
     rng = np.random.default_rng(seed)
     return rng.uniform(low, high, size=(n, n_features))

@@ -60,6 +60,7 @@ import numpy as np
 from keras import ops
 
 from multlib import activations as _activations
+from multlib.data import check_positive_int as _positive_int
 
 __all__ = ["FusedPaperModels", "FusedHistory", "epoch_order", "glorot_uniform"]
 
@@ -69,10 +70,6 @@ __all__ = ["FusedPaperModels", "FusedHistory", "epoch_order", "glorot_uniform"]
 # --------------------------------------------------------------------------------------------------
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _int(value: Any, name: str) -> int:

@@ -8,16 +8,11 @@ import keras
 import numpy as np
 
 from multlib import activations
+from multlib.data import check_positive_int as _check_positive
 
 __all__ = ["relu_mlp", "paper_model", "predict"]
 
 Activation = str | Callable[[Any], Any]
-
-
-def _check_positive(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def relu_mlp(n_features: int = 2, hidden_units: int | Sequence[int] = 80, name: str | None = None) -> keras.Model:

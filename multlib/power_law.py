@@ -30,6 +30,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from multlib.data import check_positive_int
+
 __all__ = [
     "PowerLawFit",
     "fit_power_law",
@@ -252,8 +254,7 @@ def log_feature_model(n_features: int, name: str | None = None) -> keras.Model:
     coefficient (the bias, after undoing the centre). Train it with :func:`train_log_feature_model`
     and read the result with :meth:`PowerLawFit.from_model`.
     """
-    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) or n_features <= 0:
-        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+    n_features = check_positive_int(n_features, "n_features")
     return keras.Sequential(
         [
             keras.Input((int(n_features),)),

@@ -44,7 +44,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from multlib.activations import PAPER_BASELINES
-from multlib.data import PAPER_TABLE_I, PAPER_TASKS, TARGETS, PaperResult, get_task, make_split
+from multlib.data import (
+    PAPER_TABLE_I,
+    PAPER_TASKS,
+    TARGETS,
+    PaperResult,
+    check_positive_int,
+    get_task,
+    make_split,
+)
 from multlib.metrics import mae, percentage_error
 
 __all__ = [
@@ -199,8 +207,7 @@ def _check_args(
         for a in p:
             activations.get(a)  # raises ValueError naming the activation
     for name, value in (("epochs", epochs), ("n_train", n_train), ("n_test", n_test), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name)
     if isinstance(learning_rate, bool) or not (
         isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0
     ):

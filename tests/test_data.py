@@ -82,3 +82,10 @@ def test_get_task_accepts_any_normalised_product():
     for bad in ["x2x1", "x1x2/0", "x1x3", "x1*x2", "x1x2/-5"]:
         with pytest.raises(ValueError, match=f"got '{re.escape(bad)}'"):
             data.get_task(bad)
+
+
+def test_check_positive_int():
+    assert data.check_positive_int(np.int64(3), "k") == 3
+    for bad in [0, -1, 1.5, True, "2"]:
+        with pytest.raises(ValueError, match=f"k must be a positive integer, got {re.escape(repr(bad))}"):
+            data.check_positive_int(bad, "k")
