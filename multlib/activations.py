@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["symlog", "symexp", "get", "CUSTOM_ACTIVATIONS", "PAPER_BASELINES"]
+__all__ = ["symlog", "symexp", "product_offset", "get", "CUSTOM_ACTIVATIONS", "PAPER_BASELINES"]
 
 
 def _is_numpy(x: Any) -> bool:
@@ -64,6 +64,26 @@ def symexp(x: Any) -> Any:
     x_pos = ops.where(positive, x, zero)
     x_neg = ops.where(positive, zero, x)
     return ops.where(positive, ops.expm1(x_pos), -ops.expm1(-x_neg))
+
+
+def product_offset(x: np.ndarray, scale: float = 1.0, dtype: Any = np.float64) -> np.ndarray:
+    """How far the pair is from multiplying: ``symexp(sum_i symlog(s x_i)) / s^d / prod_i x_i - 1``.
+
+    ``x`` is ``(n, d)`` with positive entries; returns the relative offset per row. With ``s = 1``
+    and two inputs this is ``((1 + x1)(1 + x2) - 1) / (x1 x2) - 1 = 1/x1 + 1/x2``; scaling the
+    inputs by ``s`` (and the output by ``s^-d``) divides it by ``s`` for two inputs, until rounding
+    in ``dtype`` takes over.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (rows, inputs), got shape {x.shape}")
+    if np.any(x <= 0):
+        raise ValueError(f"x must be positive; {int(np.sum(x <= 0))} value(s) are not")
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    scaled = (scale * x).astype(dtype)
+    unit = symexp(np.sum(symlog(scaled), axis=1, dtype=dtype)).astype(np.float64) / scale ** x.shape[1]
+    return unit / np.prod(x, axis=1) - 1
 
 
 CUSTOM_ACTIVATIONS: dict[str, Callable[[Any], Any]] = {"symlog": symlog, "symexp": symexp}

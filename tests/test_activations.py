@@ -205,3 +205,20 @@ def test_bad_names_raise_value_error_naming_the_value(bad):
         activations.get(bad)
     with pytest.raises(ValueError, match=repr(bad)):
         models.paper_model(2, activations=("symlog", bad))
+
+
+def test_product_offset_known_values_and_scaling():
+    from multlib.activations import product_offset
+
+    x = np.array([[10.0, 10.0], [1.0, 4.0]])
+    # ((1 + x1)(1 + x2) - 1) / (x1 x2) - 1 = 1/x1 + 1/x2
+    np.testing.assert_allclose(product_offset(x), [0.2, 1.25], rtol=1e-12)
+    # Scaled inputs, output divided by s^2: the offset becomes (1/x1 + 1/x2) / s
+    np.testing.assert_allclose(product_offset(x, 1e3), [0.2e-3, 1.25e-3], rtol=1e-9)
+    assert product_offset(np.array([[20.0, 30.0, 40.0]]))[0] == pytest.approx((21 * 31 * 41 - 1) / 24000 - 1)
+    with pytest.raises(ValueError, match="1 value"):
+        product_offset(np.array([[0.0, 2.0]]))
+    with pytest.raises(ValueError, match=r"2-D.*\(2,\)"):
+        product_offset(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="scale must be positive, got 0"):
+        product_offset(x, 0)
