@@ -9,7 +9,13 @@ BOOK_FLAGS := -W -n --keep-going
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit notebooks book-stored clean
+# nbval re-executes the notebooks in another numeric configuration than the one that stored their
+# outputs (oneDNN kernels off, one thread each for intra- and inter-op work), so that an output that
+# depends on the CPU's rounding fails here, on the developer's machine, and not on a reader's.
+# `make test NB_NUMERICS=` runs them in the default configuration instead.
+NB_NUMERICS ?= TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+
+.PHONY: book test unit notebooks book-stored test-wheel test-min results clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +33,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 900 -q
+	env $(NB_NUMERICS) $(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 900 -q
 
 # nbval has just shown that the stored outputs are what the code produces, so this build renders
 # them as stored instead of executing every notebook a second time.
@@ -36,6 +42,18 @@ book-stored: $(STAMP)
 	sed 's/^  execute_notebooks: force/  execute_notebooks: "off"/' _config.yml > _build/_config_stored.yml
 	grep -q 'execute_notebooks: "off"' _build/_config_stored.yml
 	$(BIN)/jupyter-book build . --config _build/_config_stored.yml $(BOOK_FLAGS)
+
+## multlib installed from its wheel, not editable: unit tests, then each notebook alone in an empty
+## folder. test-wheel uses requirements.txt (CI's versions); test-min the lowest supported versions.
+test-wheel:
+	env $(NB_NUMERICS) .ci/from_wheel.sh _build/wheel-venv requirements.txt
+
+test-min:
+	env $(NB_NUMERICS) .ci/from_wheel.sh _build/min-venv requirements-min.txt
+
+## Regenerate every committed study into multlib/results/ (about 8 minutes on 2 cores).
+results: $(STAMP)
+	$(BIN)/python -m multlib.sweep --study all
 
 clean:
 	rm -rf _build

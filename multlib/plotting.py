@@ -10,7 +10,8 @@ import numpy as np
 
 from multlib.data import Range, check_range
 
-__all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_histograms", "COLORS"]
+__all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_curve_family", "plot_histograms",
+           "COLORS"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TRAIN_SHADE = "#f2e6c9"
@@ -87,15 +88,27 @@ def plot_curves(
     logx: bool = False,
     logy: bool = False,
     marker: str | None = "o",
+    points: Mapping[str, np.ndarray] | None = None,
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """Plot several named series over the same ``x`` (sweeps, learning curves)."""
+    """Plot several named series over the same ``x`` (sweeps, learning curves).
+
+    ``points`` optionally gives, per series, the individual runs behind it as a ``(len(x), runs)``
+    array (one column per seed); they are drawn as small dots around the line, so that a reader sees
+    the spread a mean hides.
+    """
     if ax is None:
         _, ax = plt.subplots()
-    for name, ys in curves.items():
+    for (name, ys), color in zip(curves.items(), COLORS * (1 + len(curves) // len(COLORS))):
         if len(ys) != len(x):
             raise ValueError(f"curves[{name!r}] must have {len(x)} points, got {len(ys)}")
-        ax.plot(x, ys, marker=marker, label=name)
+        ax.plot(x, ys, marker=marker, label=name, color=color)
+        if points is not None and name in points:
+            runs = np.asarray(points[name], dtype=float)
+            if runs.ndim != 2 or runs.shape[0] != len(x):
+                raise ValueError(f"points[{name!r}] must have shape ({len(x)}, runs), got {runs.shape}")
+            xs = np.repeat(np.asarray(x, dtype=float)[:, None], runs.shape[1], axis=1)
+            ax.scatter(xs.ravel(), runs.ravel(), s=12, color=color, alpha=0.5, zorder=3)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -105,20 +118,59 @@ def plot_curves(
     return ax
 
 
+def plot_curve_family(
+    x: Sequence[float] | np.ndarray,
+    highlighted: Mapping[str, Sequence[float] | np.ndarray],
+    others: Sequence[Sequence[float] | np.ndarray] = (),
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    others_label: str = "others",
+    logy: bool = False,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A few named curves in colour over a family of thin grey ones (e.g. one model against many)."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for k, ys in enumerate(others):
+        if len(ys) != len(x):
+            raise ValueError(f"others[{k}] must have {len(x)} points, got {len(ys)}")
+        ax.plot(x, ys, color="0.65", lw=0.8, label=others_label if k == 0 else None)
+    for (name, ys), color in zip(highlighted.items(), ["black", *COLORS]):
+        if len(ys) != len(x):
+            raise ValueError(f"highlighted[{name!r}] must have {len(x)} points, got {len(ys)}")
+        ax.plot(x, ys, color=color, lw=2.0, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return ax
+
+
 def plot_histograms(
     samples: Mapping[str, np.ndarray],
     *,
     title: str,
     xlabel: str,
-    bins: int = 50,
+    bins: int | Sequence[float] = 50,
     logx: bool = False,
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """Overlaid histograms of named samples (log-spaced bins when ``logx``)."""
+    """Overlaid histograms of named samples (log-spaced bins when ``logx``).
+
+    ``bins`` is a count, or explicit bin edges (e.g. edges that fall on a range's boundary, so that no
+    bar straddles two ranges).
+    """
     if ax is None:
         _, ax = plt.subplots()
     values = [np.asarray(v).reshape(-1) for v in samples.values()]
-    if logx:
+    if not isinstance(bins, (int, np.integer)):
+        edges = np.asarray(bins, dtype=float)
+        if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
+            raise ValueError(f"bins must be a positive count or increasing edges, got {bins!r}")
+        if logx:
+            ax.set_xscale("log")
+    elif logx:
         if any(np.any(v <= 0) for v in values):
             raise ValueError("samples must be positive for logx=True histograms")
         lo = min(v.min() for v in values)

@@ -1,11 +1,13 @@
 """Goel's activation sweep: 122 activation pairs x 7 tasks x seeds, trained fused.
 
-Run it as ``python -m multlib.sweep --seeds 3 --out results/sweep.csv``. Every member is the
+Run it as ``python -m multlib.sweep --study sweep`` (or ``--study all``). Every member is the
 paper's network ``Dense(16, a1) -> Dense(12, a2) -> Dense(1)`` trained alone in effect (see
 :mod:`multlib.fused`) on MAE with Adam for 100 epochs, on ``n_train`` points drawn from U[10, 100)
 and tested on ``n_test`` points from U[100, 1000) (:func:`multlib.data.make_split`).
 
-Writes two files:
+Each study (:data:`STUDIES`: the main sweep and Chapter 4's learning-rate and normalising-factor
+studies) writes two files into the package's own results folder (:data:`RESULTS_DIR`), which is
+where :func:`read_study` reads them, in a source checkout and in an installed wheel alike:
 
 * ``OUT`` (CSV), one row per (task, a1, a2, seed), columns :data:`COLUMNS`;
 * ``OUT`` with ``_curves.npz`` in place of ``.csv``: ``loss`` ``(rows, epochs)``, the training loss
@@ -37,8 +39,9 @@ import platform
 import sys
 import time
 import zlib
-from pathlib import Path
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -80,6 +83,12 @@ __all__ = [
     "read_meta",
     "machine_signature",
     "curves_path",
+    "RESULTS_DIR",
+    "STUDIES",
+    "Study",
+    "study_path",
+    "read_study",
+    "run_study",
     "main",
 ]
 
@@ -152,6 +161,69 @@ COLUMNS: tuple[str, ...] = (
 ``train_percentage_error`` is eq. (3) on the training inputs after training; ``test_*`` are on the
 test range; ``test_finite_fraction`` is the share of finite test predictions (an overflowing
 ``symexp`` gives inf); ``diverged_epoch`` is 1-based, empty when the member never diverged."""
+
+
+RESULTS_DIR: Path = Path(str(resources.files("multlib") / "results"))
+"""The committed results, shipped inside the package (package data), so that a notebook opened alone
+(Colab, a download) reads them through ``multlib``; ``python -m multlib.sweep`` writes here."""
+
+
+@dataclass(frozen=True)
+class Study:
+    """One committed experiment: the same seeds, tasks and pairs trained at each learning rate."""
+
+    name: str
+    tasks: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    seeds: int = 3
+    learning_rates: tuple[float, ...] = (LEARNING_RATE,)
+    description: str = ""
+
+
+PAPER_PAIR: tuple[str, str] = ("symlog", "symexp")
+"""The paper's activation pair."""
+NORMALISERS: tuple[int, ...] = (1, 10, 100, 1000, 10_000)
+"""The divisors N of Chapter 4's normalising-factor study on ``x1x2/N``."""
+STUDY_RATES: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+"""The learning rates of Chapter 4's learning-rate study."""
+
+STUDIES: dict[str, Study] = {
+    s.name: s
+    for s in (
+        Study("sweep", tuple(PAPER_TASKS), SWEEP_PAIRS,
+              description="Table I rebuilt: 122 pairs x 7 tasks x 3 seeds (about 6 minutes on 2 cores)"),
+        Study("learning_rate", ("x1x2x3x4/1000", "x1x2"), (PAPER_PAIR,), learning_rates=STUDY_RATES,
+              description="the paper's pair at three learning rates (about 1 minute)"),
+        Study("normaliser", tuple(f"x1x2/{n}" if n > 1 else "x1x2" for n in NORMALISERS),
+              (PAPER_PAIR, ("relu", "linear")), seeds=5,
+              description="x1x2/N for five N, the paper's pair and relu/linear (about 1 minute)"),
+    )
+}
+"""Every committed study, by name; ``python -m multlib.sweep --study NAME`` regenerates one."""
+
+
+def study_path(name: str, directory: str | os.PathLike[str] | None = None) -> Path:
+    """The CSV of study ``name`` in ``directory`` (default: the packaged :data:`RESULTS_DIR`)."""
+    if name not in STUDIES:
+        raise ValueError(f"name must be one of {sorted(STUDIES)}, got {name!r}")
+    return Path(RESULTS_DIR if directory is None else directory) / f"{name}.csv"
+
+
+def read_study(name: str) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The committed rows and loss curves of study ``name`` (:func:`read_results` on its packaged CSV)."""
+    path = study_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: regenerate it with `python -m multlib.sweep --study {name}`")
+    return read_results(path)
+
+
+def run_study(name: str, verbose: int = 1) -> list[dict[str, Any]]:
+    """Train study ``name`` (:data:`STUDIES`): one :func:`run_sweep` per learning rate, rows concatenated."""
+    study = STUDIES[study_path(name).stem]
+    rows: list[dict[str, Any]] = []
+    for lr in study.learning_rates:
+        rows += run_sweep(study.seeds, study.tasks, study.pairs, learning_rate=lr, verbose=verbose)
+    return rows
 
 
 def init_seed(task: str, seed: int) -> int:
@@ -452,14 +524,21 @@ def machine_signature() -> dict[str, Any]:
     import keras
 
     cpu = platform.processor() or platform.machine()
+    simd: list[str] = []
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
+            info = fh.read()
+        cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), cpu)
+        # The model name can be as vague as "AMD EPYC"; the vector extensions decide which kernels
+        # oneDNN and Eigen pick, hence the rounding (seen here: the same name, AVX-512 or not).
+        flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+        simd = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c", "sse4_2"))
+    except (OSError, StopIteration):
         pass
     sig: dict[str, Any] = {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
+        "simd": simd,
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "numpy": np.__version__,
@@ -478,9 +557,6 @@ def machine_signature() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # reading the results: Table I, best pairs, loss curves
 # --------------------------------------------------------------------------------------------------
-
-PAPER_PAIR: tuple[str, str] = ("symlog", "symexp")
-
 
 @dataclass(frozen=True)
 class PairSummary:
@@ -575,8 +651,14 @@ def table_one(summary: dict[tuple[str, str, str], PairSummary], tasks: Sequence[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``python -m multlib.sweep --seeds 3 --out results/sweep.csv``."""
+    """The command line: ``python -m multlib.sweep --study all`` regenerates every committed study.
+
+    Without ``--study`` it runs the sweep the other flags describe and writes it to ``--out``.
+    """
     parser = argparse.ArgumentParser(prog="python -m multlib.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--study", choices=[*STUDIES, "all"],
+                        help="regenerate a committed study into the package's results folder (or --out-dir)")
+    parser.add_argument("--out-dir", help="with --study: write the study files here instead")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..k-1), default 3")
     parser.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds (overrides --seeds)")
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS), help="task names (default: all 7)")
@@ -587,31 +669,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--layout", choices=LAYOUTS, default="joint")
-    parser.add_argument("--out", default="results/sweep.csv", help="CSV path; curves go beside it")
+    parser.add_argument("--out", help="CSV path for a sweep given by the flags; curves go beside it")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    verbose = 0 if args.quiet else 1
+    if args.study:
+        for name in STUDIES if args.study == "all" else [args.study]:
+            print(f"study {name}: {STUDIES[name].description}")
+            t0 = time.perf_counter()
+            rows = run_study(name, verbose=verbose)
+            out = write_results(rows, study_path(name, args.out_dir), _meta(argv, t0, args.layout))
+            print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {time.perf_counter() - t0:.0f} s)")
+        return 0
+    if not args.out:
+        parser.error("--out is required without --study")
     try:
         pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(SWEEP_PAIRS)
         seeds: int | list[int] = args.seed_list if args.seed_list else args.seeds
         t0 = time.perf_counter()
         rows = run_sweep(
             seeds, args.tasks, pairs, epochs=args.epochs, n_train=args.n_train, n_test=args.n_test,
-            batch_size=args.batch_size, learning_rate=args.learning_rate, layout=args.layout,
-            verbose=0 if args.quiet else 1,
+            batch_size=args.batch_size, learning_rate=args.learning_rate, layout=args.layout, verbose=verbose,
         )
     except ValueError as err:
         parser.error(str(err))
-    meta = {
+    meta = _meta(argv, t0, args.layout)
+    out = write_results(rows, args.out, meta)
+    print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {meta['wall_seconds']:.0f} s)")
+    return 0
+
+
+def _meta(argv: Sequence[str] | None, t0: float, layout: str) -> dict[str, Any]:
+    """What a results file records about how it was made: command, wall time, machine, versions."""
+    return {
         "argv": list(sys.argv[1:] if argv is None else argv),
         "wall_seconds": time.perf_counter() - t0,
         "python": platform.python_version(),
         "shuffle_seed": SHUFFLE_SEED,
-        "layout": args.layout,
+        "layout": layout,
         "machine": machine_signature(),
     }
-    out = write_results(rows, args.out, meta)
-    print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {meta['wall_seconds']:.0f} s)")
-    return 0
 
 
 if __name__ == "__main__":

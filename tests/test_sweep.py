@@ -14,7 +14,7 @@ from multlib import sweep  # noqa: E402
 
 PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("hard_sigmoid", "softmax")]
 SMALL = dict(epochs=3, n_train=500, n_test=200, verbose=0)
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "sweep.csv"
+RESULTS = sweep.study_path("sweep")
 
 
 @pytest.fixture(scope="module")
@@ -95,21 +95,59 @@ def test_cli_and_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str
             sweep.run_sweep(**{"seeds": [0], "tasks": ["x1x2"], "pairs": PAIRS[:1], **kwargs})
 
 
-# Re-run a slice of the committed sweep and compare: full 100 epochs of three members, about 25 s
-# on two cores. On the machine (CPU, versions) that made the file the rows must agree bit for bit:
-# a member's float operations do not depend on the other members. Elsewhere round-off differs, and
-# 100 epochs of Adam on MAE amplify it (curves part ways after a few epochs, final errors move by a
-# few points), so only the first epoch is compared tightly and the final errors loosely.
+def test_every_study_is_committed_inside_the_package() -> None:
+    # The notebooks read the studies through multlib, so they must ship as package data and hold
+    # exactly the members their definition names (a stale file from an older definition fails here).
+    assert sweep.RESULTS_DIR.parent == Path(sweep.__file__).resolve().parent
+    for name, study in sweep.STUDIES.items():
+        rows, curves = sweep.read_study(name)
+        expected = {(t, a, b, s, lr) for lr in study.learning_rates for t in study.tasks
+                    for a, b in study.pairs for s in range(study.seeds)}
+        got = {(r["task"], r["a1"], r["a2"], r["seed"], r["learning_rate"]) for r in rows}
+        assert got == expected and len(rows) == len(expected), name
+        assert curves.shape == (len(rows), sweep.EPOCHS), name
+    with pytest.raises(ValueError, match="name must be one of .* got 'nope'"):
+        sweep.study_path("nope")
+
+
+def test_study_command_writes_where_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Shrink the learning-rate study to one task, one seed, 2 epochs and check the command's plumbing.
+    tiny = sweep.Study("learning_rate", ("x1x2",), (("symlog", "symexp"),), seeds=1, learning_rates=(1e-3, 3e-3))
+    monkeypatch.setitem(sweep.STUDIES, "learning_rate", tiny)
+    monkeypatch.setattr(sweep, "EPOCHS", 2)
+    original = sweep.run_sweep
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: original(*a, **{**k, "epochs": 2, "n_train": 64, "n_test": 32}))
+    assert sweep.main(["--study", "learning_rate", "--out-dir", str(tmp_path), "--quiet"]) == 0
+    rows, curves = sweep.read_results(tmp_path / "learning_rate.csv")
+    assert [r["learning_rate"] for r in rows] == [1e-3, 3e-3] and curves.shape == (2, 2)
+    assert sweep.read_meta(tmp_path / "learning_rate.csv")["machine"] == sweep.machine_signature()
+
+
+# Re-run a slice of the committed sweep and compare: full 100 epochs of three members, about 25 s on two
+# cores. On the machine (CPU, versions, oneDNN setting) that made the file the rows must agree bit for
+# bit: a member's float operations do not depend on the other members. Elsewhere round-off differs and
+# 100 epochs of Adam on MAE amplify it: the curves part ways after a few epochs. What still holds there:
+# - the first epoch's mean loss, to 1e-2 relative. Measured between the machine that made the file (AVX-512)
+#   and one without AVX-512, same "AMD EPYC" name and versions: 1.6e-3 for symlog/symexp after its first
+#   313 steps (its exp amplifies round-off soonest), below 1e-6 for relu/linear and elu/elu, then 6 % for
+#   symlog/symexp after two epochs. 1e-2 is six times the measured gap; a wrong model, data set or loss
+#   changes the first epoch's loss by far more than 1 %;
+# - the final test error, to within three standard deviations over seeds of the same (task, pair) in the
+#   committed file (plus 0.5 points for pairs whose seeds barely differ; measured: symlog/symexp 14.0 against
+#   11.3 with a spread of 2.6, the others within 0.2 points): another machine's rounding is one
+#   more perturbation of the training trajectory, and the spread over seeds measures how far such
+#   perturbations move the result. A wrong model, data or loss moves it by far more (tens of points).
 SLICE_TASK = "x1x2/10"
 SLICE_PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("elu", "elu")]
 
 
-@pytest.mark.skipif(not RESULTS.exists(), reason="results/sweep.csv not produced yet (python -m multlib.sweep)")
+@pytest.mark.skipif(not RESULTS.exists(), reason="the sweep's results are not produced yet (python -m multlib.sweep --study sweep)")
 def test_committed_results_reproduce() -> None:
     rows, curves = sweep.read_results(RESULTS)
     same_machine = sweep.read_meta(RESULTS).get("machine") == sweep.machine_signature()
     index = {(r["task"], r["a1"], r["a2"], r["seed"]): k for k, r in enumerate(rows)}
     keys = [index[(SLICE_TASK, a, b, 0)] for a, b in SLICE_PAIRS]
+    spread = sweep.summarize(rows, "test_percentage_error")
     ref = rows[keys[0]]
     redo = sweep.run_sweep(
         [0], [SLICE_TASK], SLICE_PAIRS, epochs=ref["epochs"], n_train=ref["n_train"], n_test=ref["n_test"],
@@ -123,5 +161,6 @@ def test_committed_results_reproduce() -> None:
             for key in ("train_loss_final", "test_percentage_error", "test_mae", "train_percentage_error"):
                 assert new[key] == pytest.approx(old[key], rel=1e-12), key
         else:
-            np.testing.assert_allclose(new["train_loss"][0], curves[k][0], rtol=1e-4)
-            assert new["test_percentage_error"] == pytest.approx(old["test_percentage_error"], rel=0.5)
+            np.testing.assert_allclose(new["train_loss"][0], curves[k][0], rtol=1e-2)
+            tolerance = 3 * spread[(SLICE_TASK, old["a1"], old["a2"])].std + 0.5
+            assert abs(new["test_percentage_error"] - old["test_percentage_error"]) <= tolerance, (old["a1"], old["a2"])

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Test multlib as a reader gets it: installed from its built wheel (not editable) into a fresh virtual
+# environment, with the unit tests run against that install and every notebook run alone in an empty
+# folder (as in Colab or after a download), with nothing from the repository beside it but nbval's
+# settings (conftest.py, sanitize.cfg), which the notebooks never read.
+#
+#   .ci/from_wheel.sh VENV REQUIREMENTS    e.g. .ci/from_wheel.sh _build/min-venv requirements-min.txt
+set -euo pipefail
+venv=$1
+requirements=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$root/_build/from-wheel
+python=${PYTHON:-python3}
+
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+rm -rf "$work" && mkdir -p "$work/dist"
+"$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$work/dist" "$root"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$work"/dist/multlib-*.whl
+"$venv/bin/python" -m pip list 2>/dev/null | grep -Ei '^(tensorflow|tensorflow-cpu|keras|numpy|matplotlib|multlib) '
+
+# The pytest script (unlike `python -m pytest`) does not put the current folder on sys.path, and
+# importlib mode keeps the repository's multlib/ off it too; conftest.py checks the import's origin.
+cd "$root"
+MULTLIB_FROM_WHEEL=1 "$venv/bin/pytest" tests -q -p no:cacheprovider --import-mode=importlib
+
+for notebook in "$root"/notebooks/[0-9][0-9]*_*.ipynb; do
+    alone=$work/$(basename "$notebook" .ipynb)
+    mkdir -p "$alone"
+    cp "$notebook" "$root/conftest.py" "$root/notebooks/sanitize.cfg" "$alone/"
+    (cd "$alone" && MULTLIB_FROM_WHEEL=1 "$venv/bin/pytest" --nbval "$(basename "$notebook")" \
+        --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout 900 -q -p no:cacheprovider)
+done
