@@ -18,10 +18,11 @@ What a seed fixes. ``seed`` draws the training and test inputs (``make_split(...
 the initial weights; all 122 pairs of one (task, seed) start from the *same* initial weights
 (common random numbers: within a seed, pairs differ only by their activations). The batch order
 is the same for every member (:data:`SHUFFLE_SEED`), so the layout (which members train together)
-changes the speed but not the numbers, and a slice re-run reproduces the full sweep's rows bit
-for bit on the same machine (:func:`machine_signature`, stored in ``meta``). Across machines it
-does not: 100 epochs of Adam on MAE amplify one-ulp differences, so a single run's final test error
-moves by a few points (as much as the seed-to-seed spread); compare means over seeds.
+changes the speed but, up to an ulp of rounding, not the numbers. A slice re-run reproduces the
+full sweep's rows bit for bit only on some machines (seen on the AVX-512 CPU that made the committed
+sweep; :func:`machine_signature` is stored in ``meta``). Elsewhere, or on another CPU, 100 epochs of
+Adam on MAE amplify one-ulp differences, so a single run's final test error moves by a few points
+(as much as the seed-to-seed spread); compare means over seeds.
 
 Hyperparameters the paper leaves open (REFERENCE.md): ``n_train = 10,000``, batch 32, 100 epochs,
 Adam at the Keras default ``learning_rate = 1e-3`` (see :data:`LEARNING_RATE` for the measurement

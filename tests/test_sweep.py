@@ -124,19 +124,20 @@ def test_study_command_writes_where_asked(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 # Re-run a slice of the committed sweep and compare: full 100 epochs of three members, about 25 s on two
-# cores. On the machine (CPU, versions, oneDNN setting) that made the file the rows must agree bit for
-# bit: a member's float operations do not depend on the other members. Elsewhere round-off differs and
-# 100 epochs of Adam on MAE amplify it: the curves part ways after a few epochs. What still holds there:
+# cores. Bit-for-bit agreement is not to be had in general: the slice trains 3 members where the sweep
+# trained 2,562, and on some CPUs (AVX2, seen here) that company moves a member's rounding by an ulp,
+# while other CPUs' kernels round differently anyway. 100 epochs of Adam on MAE amplify an ulp: the curves
+# part ways after a few epochs. What holds on every machine:
 # - the first epoch's mean loss, to 1e-2 relative. Measured between the machine that made the file (AVX-512)
 #   and one without AVX-512, same "AMD EPYC" name and versions: 1.6e-3 for symlog/symexp after its first
 #   313 steps (its exp amplifies round-off soonest), below 1e-6 for relu/linear and elu/elu, then 6 % for
 #   symlog/symexp after two epochs. 1e-2 is six times the measured gap; a wrong model, data set or loss
 #   changes the first epoch's loss by far more than 1 %;
 # - the final test error, to within three standard deviations over seeds of the same (task, pair) in the
-#   committed file (plus 0.5 points for pairs whose seeds barely differ; measured: symlog/symexp 14.0 against
-#   11.3 with a spread of 2.6, the others within 0.2 points): another machine's rounding is one
-#   more perturbation of the training trajectory, and the spread over seeds measures how far such
-#   perturbations move the result. A wrong model, data or loss moves it by far more (tens of points).
+#   committed file, plus 0.5 points for pairs whose seeds barely differ (measured: symlog/symexp 14.0 against
+#   11.3 with a spread of 2.6, the others within 0.2 points). Another machine's rounding is one more
+#   perturbation of the training trajectory, and the spread over seeds measures how far such perturbations
+#   move the result. A wrong model, data or loss moves it by far more (tens of points).
 SLICE_TASK = "x1x2/10"
 SLICE_PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("elu", "elu")]
 
@@ -144,7 +145,6 @@ SLICE_PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("elu", "elu")]
 @pytest.mark.skipif(not RESULTS.exists(), reason="the sweep's results are not produced yet (python -m multlib.sweep --study sweep)")
 def test_committed_results_reproduce() -> None:
     rows, curves = sweep.read_results(RESULTS)
-    same_machine = sweep.read_meta(RESULTS).get("machine") == sweep.machine_signature()
     index = {(r["task"], r["a1"], r["a2"], r["seed"]): k for k, r in enumerate(rows)}
     keys = [index[(SLICE_TASK, a, b, 0)] for a, b in SLICE_PAIRS]
     spread = sweep.summarize(rows, "test_percentage_error")
@@ -156,11 +156,6 @@ def test_committed_results_reproduce() -> None:
     for k, new in zip(keys, redo):
         old = rows[k]
         assert new["diverged"] == old["diverged"]
-        if same_machine:
-            np.testing.assert_array_equal(new["train_loss"], curves[k])
-            for key in ("train_loss_final", "test_percentage_error", "test_mae", "train_percentage_error"):
-                assert new[key] == pytest.approx(old[key], rel=1e-12), key
-        else:
-            np.testing.assert_allclose(new["train_loss"][0], curves[k][0], rtol=1e-2)
-            tolerance = 3 * spread[(SLICE_TASK, old["a1"], old["a2"])].std + 0.5
-            assert abs(new["test_percentage_error"] - old["test_percentage_error"]) <= tolerance, (old["a1"], old["a2"])
+        np.testing.assert_allclose(new["train_loss"][0], curves[k][0], rtol=1e-2)
+        tolerance = 3 * spread[(SLICE_TASK, old["a1"], old["a2"])].std + 0.5
+        assert abs(new["test_percentage_error"] - old["test_percentage_error"]) <= tolerance, (old["a1"], old["a2"])
