@@ -8,7 +8,12 @@ Modules, in the order the book needs them:
 * :mod:`multlib.training` - seeding and a training helper that stops on divergence;
 * :mod:`multlib.metrics` - RMSE, MAE, the paper's percentage error, reshaping Keras losses;
 * :mod:`multlib.plotting` - the book's plot style and recurring figures;
-* :mod:`multlib.fused` and :mod:`multlib.sweep` - many small models trained as one, for sweeps.
+* :mod:`multlib.fused` and :mod:`multlib.sweep` - many small models trained as one, for sweeps;
+* :mod:`multlib.improved` - a network of learned product terms that extrapolates (Chapter 5a);
+* :mod:`multlib.units` - the arithmetic units of the literature as Keras layers (Chapter 5b);
+* :mod:`multlib.parallel` - many independent Keras models trained as one computation;
+* :mod:`multlib.compare` and :mod:`multlib.laws` - every method on one extrapolation benchmark,
+  and on ten laws of physics.
 """
 
 import os
