@@ -9,12 +9,15 @@ set -euo pipefail
 venv=$1
 requirements=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$root/_build/from-wheel
+# Outside the repository: pytest would otherwise find the repository's conftest.py above a notebook's
+# folder and put the source tree (and its multlib/) on sys.path.
+work=$(mktemp -d "${TMPDIR:-/tmp}/multlib-from-wheel.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 python=${PYTHON:-python3}
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-rm -rf "$work" && mkdir -p "$work/dist"
+mkdir -p "$work/dist"
 "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$work/dist" "$root"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$work"/dist/multlib-*.whl
 "$venv/bin/python" -m pip list 2>/dev/null | grep -Ei '^(tensorflow|tensorflow-cpu|keras|numpy|matplotlib|multlib) '
@@ -28,6 +31,6 @@ for notebook in "$root"/notebooks/[0-9][0-9]*_*.ipynb; do
     alone=$work/$(basename "$notebook" .ipynb)
     mkdir -p "$alone"
     cp "$notebook" "$root/conftest.py" "$root/notebooks/sanitize.cfg" "$alone/"
-    (cd "$alone" && MULTLIB_FROM_WHEEL=1 "$venv/bin/pytest" --nbval "$(basename "$notebook")" \
-        --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout 900 -q -p no:cacheprovider)
+    (cd "$alone" && MULTLIB_FROM_WHEEL=1 "$venv/bin/pytest" --nbval "$(basename "$notebook")" --rootdir . \
+        --confcutdir . --nbval-sanitize-with sanitize.cfg --nbval-cell-timeout 900 -q -p no:cacheprovider)
 done
