@@ -51,9 +51,12 @@ test-wheel:
 test-min:
 	env $(NB_NUMERICS) .ci/from_wheel.sh _build/min-venv requirements-min.txt
 
-## Regenerate every committed study into multlib/results/ (about 8 minutes on 2 cores).
+## Regenerate every committed result in multlib/results/: Chapter 4's studies (about 8 minutes on 2
+## cores), Chapter 5's comparison and laws, and the units in their own papers' settings.
 results: $(STAMP)
 	$(BIN)/python -m multlib.sweep --study all
+	$(BIN)/python -m multlib.compare
+	$(BIN)/python benchmarks/units_own_settings.py
 
 clean:
 	rm -rf _build
