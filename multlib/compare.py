@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from multlib.data import check_positive_int, get_task
+from multlib.data import Task, check_positive_int, get_task
 
 __all__ = [
     "Interval",
@@ -112,14 +112,9 @@ def sample(dom: Domain, n: int, n_features: int, seed: int) -> np.ndarray:
     return lows + rng.random((n, n_features)) * lengths[piece]
 
 
-@dataclass(frozen=True)
-class Formula:
-    """A target law: ``fn`` maps ``(n, n_features)`` inputs to ``(n,)`` targets."""
-
-    name: str
-    n_features: int
-    fn: Callable[[np.ndarray], np.ndarray]
-    text: str
+Formula = Task
+"""A target law: ``fn`` maps ``(n, n_features)`` inputs to ``(n,)`` targets (the same record as the
+paper's tasks in :mod:`multlib.data`)."""
 
 
 @dataclass(frozen=True)
@@ -135,15 +130,12 @@ class Extrapolation:
         return any(low < 0 for low, _ in self.train + self.test)
 
 
-def _paper_formula(name: str) -> Formula:
-    task = get_task(name)
-    return Formula(name, task.n_features, task.fn, task.formula)
 
 
 FORMULAS: dict[str, Formula] = {
     f.name: f
     for f in [
-        *(_paper_formula(name) for name in ("x1x2", "x1x2/10", "x1x2x3", "x1x2x3/100", "x1x2x3x4",
+        *(get_task(name) for name in ("x1x2", "x1x2/10", "x1x2x3", "x1x2x3/100", "x1x2x3x4",
                                               "x1x2x3x4/1000", "x1(x2+x3)+x4")),
         Formula("x1/x2", 2, lambda x: x[:, 0] / x[:, 1], "x1/x2"),
     ]
