@@ -12,6 +12,10 @@ MSE there is below the MSE of the exact solution with its selection weights pert
 All units and seeds train together through multlib.parallel.train_parallel. A short timing at the
 end compares that with training one model alone.
 
+The per-seed results (solved or not, the selected step, its errors, the unit's weights there) go to
+``--out`` (default: the package's results folder, ``units_own_settings.csv``), which Chapter 5b reads
+with multlib.units.read_own_settings. The committed file comes from
+
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 python benchmarks/units_own_settings.py \
         --seeds 50 --other-seeds 30 --steps 20000
 """
@@ -19,8 +23,11 @@ end compares that with training one model alone.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -28,10 +35,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from multlib.data import uniform  # noqa: E402
+from multlib.sweep import RESULTS_DIR  # noqa: E402
 from multlib.parallel import train_parallel  # noqa: E402
 from multlib.units import (  # noqa: E402
-    NAC, NALU, NAU, NMU, RealNPU, SparsityRegularizer, linear_ramp, nmu_success_threshold, set_sparsity_strength,
-    wilson_interval,
+    NAC, NALU, NAU, NMU, OWN_SETTINGS_COLUMNS, RealNPU, SparsityRegularizer, linear_ramp, nmu_success_threshold,
+    set_sparsity_strength, wilson_interval,
 )
 
 N = 10_000
@@ -60,6 +68,22 @@ PUBLISHED = {
 }
 
 
+def weights(model: keras.Model) -> dict[str, list[float]]:
+    """The weights that decide what a unit computes, by readable name (effective NAC kernels, not W_hat)."""
+    out: dict[str, list[float]] = {}
+    for layer in model.layers:
+        if isinstance(layer, NAC):  # NALU included
+            out["W"] = np.asarray(layer.nac_weights()).ravel().tolist()
+            if isinstance(layer, NALU):
+                out["G"] = layer.gate_kernel.numpy().ravel().tolist()
+        elif isinstance(layer, RealNPU):
+            out["W"] = layer.real_kernel.numpy().ravel().tolist()
+            out["g"] = layer.gate.numpy().ravel().tolist()
+        else:
+            out[type(layer).__name__] = layer.kernel.numpy().ravel().tolist()
+    return {k: [round(float(v), 7) for v in vs] for k, vs in out.items()}
+
+
 def split(seed: int) -> dict[str, np.ndarray]:
     """Training, interpolation-validation and extrapolation sets for one seed."""
     sets = {"train": uniform(N, TRAIN, 2, seed=seed), "valid": uniform(N, TRAIN, 2, seed=seed + 50_000),
@@ -85,9 +109,12 @@ def run(args: argparse.Namespace) -> list[tuple]:
         data.append((d["train"], d["train"][:, 0] * d["train"][:, 1]))
     thresholds = np.array([nmu_success_threshold(d["extrap"]) for d in sets])
 
+    snapshots: list[list[dict[str, list[float]]]] = []
+
     def evaluate(step: int, ms) -> np.ndarray:
         # Set lambda for the next chunk (piecewise constant at eval_every resolution).
         set_sparsity_strength(ms, linear_ramp(step, args.reg_start, args.reg_end, 10.0))
+        snapshots.append([weights(m) for m in ms])
         return np.array([[mse(m, d["valid"]), mse(m, d["extrap"])] for m, d in zip(ms, sets)])
 
     set_sparsity_strength(models, linear_ramp(0, args.reg_start, args.reg_end, 10.0))
@@ -106,6 +133,16 @@ def run(args: argparse.Namespace) -> list[tuple]:
     print(f"{len(members)} models ({result.groups} groups), {args.steps} steps, trained in {seconds:.0f} s; "
           f"{sum(d is not None for d in result.diverged_at)} diverged; "
           f"threshold median {np.median(thresholds):.2e} (eps = 1e-5)")
+    per_seed = [
+        dict(unit=unit, seed=seed, steps=args.steps, solved=bool(solved[i]), best_step=int(steps[best[i]]),
+             first_solved_step=int(first[i]), valid_mse=float(scores[best[i], i, 0]),
+             extrap_mse=float(extrap_at_best[i]), threshold=float(thresholds[i]),
+             diverged_at=-1 if result.diverged_at[i] is None else int(result.diverged_at[i]),
+             weights=json.dumps(snapshots[best[i]][i], separators=(",", ":")))
+        for i, (unit, seed) in enumerate(members)
+    ]
+    write(per_seed, Path(args.out))
+    print(f"wrote {args.out}")
     rows = []
     for unit in PUBLISHED:
         idx = [i for i, (u, _) in enumerate(members) if u == unit]
@@ -117,6 +154,16 @@ def run(args: argparse.Namespace) -> list[tuple]:
         rows.append((unit, n, k, f"{100 * k / n:.0f}%", f"[{100 * lo:.0f}, {100 * hi:.0f}]", med, PUBLISHED[unit],
                      f"{np.median(extrap_at_best[idx]):.1e}"))
     return rows
+
+
+def write(rows: list[dict], path: Path) -> None:
+    """One CSV row per (unit, seed); floats as repr so they read back exactly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(OWN_SETTINGS_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
 
 
 def timing(steps: int, wide: int) -> None:
@@ -153,6 +200,7 @@ def main() -> None:
     p.add_argument("--timing-steps", type=int, default=2_000, help="0 skips the timing")
     p.add_argument("--timing-models", type=int, default=50)
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--out", default=str(RESULTS_DIR / "units_own_settings.csv"), help="per-seed results (CSV)")
     args = p.parse_args()
     if args.seeds < 1 or args.other_seeds < 0 or args.steps < 1:
         p.error("--seeds must be >= 1, --other-seeds >= 0, --steps >= 1")

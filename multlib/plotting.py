@@ -11,7 +11,7 @@ import numpy as np
 from multlib.data import Range, check_range
 
 __all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_curve_family", "plot_histograms",
-           "COLORS"]
+           "plot_success_heatmap", "COLORS"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TRAIN_SHADE = "#f2e6c9"
@@ -183,4 +183,60 @@ def plot_histograms(
         ax.hist(v, bins=edges, alpha=0.55, color=color, label=name)
     ax.set(xlabel=xlabel, ylabel="count", title=title)
     ax.legend()
+    return ax
+
+
+def plot_success_heatmap(
+    values: np.ndarray | Sequence[Sequence[float]],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str,
+    colorbar_label: str,
+    annotations: Sequence[Sequence[str]] | None = None,
+    fmt: str = "{:.0%}",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    missing_label: str = "n/a",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A methods-by-cells grid coloured by ``values`` (e.g. success rates), every cell written out.
+
+    ``values`` has shape ``(len(row_labels), len(col_labels))``. A NaN cell (a method that cannot take
+    that data) is drawn grey and labelled ``missing_label``, so it is not mistaken for a 0 % cell.
+    Each cell's text is ``annotations[i][j]`` when given, else ``fmt.format(value)``; it is black on
+    light colours and white on dark ones (whichever end of the colour map is dark) so it stays readable.
+    """
+    grid = np.asarray(values, dtype=float)
+    if grid.ndim != 2 or grid.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"values must have shape ({len(row_labels)}, {len(col_labels)}) (rows, columns), "
+                         f"got {grid.shape}")
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin!r}, vmax={vmax!r}")
+    if annotations is not None and (len(annotations) != grid.shape[0]
+                                    or any(len(row) != grid.shape[1] for row in annotations)):
+        raise ValueError(f"annotations must be {grid.shape[0]} rows of {grid.shape[1]} strings")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5.0, 0.75 * grid.shape[1] + 2.5), max(2.5, 0.42 * grid.shape[0] + 1.5)))
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = grid[i, j]
+            if not np.isfinite(v):
+                text, color = missing_label, "0.35"
+            else:
+                text = annotations[i][j] if annotations is not None else fmt.format(v)
+                # White text on dark cells, black on light ones (relative luminance of the cell's colour).
+                r, g, b, _ = colormap(image.norm(v))
+                color = "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(grid.shape[1]), col_labels, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(grid.shape[0]), row_labels)
+    ax.grid(False)
+    ax.set(title=title, xlabel=xlabel or "", ylabel=ylabel or "")
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     return ax

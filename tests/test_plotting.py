@@ -70,3 +70,32 @@ def test_histogram_edges_can_be_given():
     with pytest.raises(ValueError, match="bins must be a positive count or increasing edges"):
         plotting.plot_histograms({"a": np.array([1.0])}, bins=[3.0, 1.0], title="t", xlabel="x")
     plt.close("all")
+
+
+def test_success_heatmap_writes_every_cell_and_greys_missing_ones():
+    values = np.array([[1.0, 0.0, np.nan], [0.4, 0.6, 1.0]])
+    ax = plotting.plot_success_heatmap(values, ["a", "b"], ["c1", "c2", "c3"], title="t", colorbar_label="rate",
+                                       missing_label="n/a")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["100%", "0%", "n/a", "40%", "60%", "100%"]
+    colors = [t.get_color() for t in ax.texts]
+    assert colors[:2] == ["black", "white"]  # readable on the light (1.0) and dark (0.0) ends of viridis
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "c2", "c3"]
+    assert np.ma.is_masked(ax.images[0].get_array()[0, 2])  # drawn in the "bad" grey, not as a value
+    plt.close("all")
+
+
+def test_success_heatmap_annotations_and_bad_shapes():
+    ax = plotting.plot_success_heatmap([[-6.0, -1.0]], ["m"], ["x", "y"], title="t", colorbar_label="log10 error",
+                                       annotations=[["1e-6", "0.1"]], vmin=-7, vmax=0, cmap="viridis_r")
+    assert [t.get_text() for t in ax.texts] == ["1e-6", "0.1"]
+    assert [t.get_color() for t in ax.texts] == ["black", "white"]  # viridis_r: -6 is light yellow, -1 dark
+    with pytest.raises(ValueError, match=r"values must have shape \(1, 3\)"):
+        plotting.plot_success_heatmap([[1.0, 0.0]], ["m"], ["x", "y", "z"], title="t", colorbar_label="r")
+    with pytest.raises(ValueError, match="annotations must be 1 rows of 2 strings"):
+        plotting.plot_success_heatmap([[1.0, 0.0]], ["m"], ["x", "y"], title="t", colorbar_label="r",
+                                      annotations=[["a"]])
+    with pytest.raises(ValueError, match="vmin must be below vmax"):
+        plotting.plot_success_heatmap([[1.0]], ["m"], ["x"], title="t", colorbar_label="r", vmin=1, vmax=0)
+    plt.close("all")
