@@ -20,7 +20,7 @@ python=${PYTHON:-python3}
 mkdir -p "$work/dist"
 "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$work/dist" "$root"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$work"/dist/multlib-*.whl
-"$venv/bin/python" -m pip list 2>/dev/null | grep -Ei '^(tensorflow|tensorflow-cpu|keras|numpy|matplotlib|multlib) '
+"$venv/bin/python" -m pip list 2>/dev/null | grep -Ei '^(tensorflow|tensorflow[-_]cpu|keras|numpy|matplotlib|multlib) '
 
 # The pytest script (unlike `python -m pytest`) does not put the current folder on sys.path, and
 # importlib mode keeps the repository's multlib/ off it too; conftest.py checks the import's origin.
