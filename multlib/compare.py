@@ -57,6 +57,8 @@ __all__ = [
     "NotApplicable",
     "register",
     "success_table",
+    "count_successes",
+    "heatmap_grid",
     "write_rows",
     "read_rows",
     "main",
@@ -287,7 +289,7 @@ def _fit_unit(kind: str) -> Callable[[Sequence[Problem]], list[Predictor | Excep
         from multlib.parallel import train_parallel
         from multlib.training import seed_everything
 
-        nets, data, scales = [], [], []
+        nets, data = [], []
         for p in problems:
             seed_everything(p.seed)
             nets.append(_unit_network(kind, p.x.shape[1]))
@@ -295,12 +297,11 @@ def _fit_unit(kind: str) -> Callable[[Sequence[Problem]], list[Predictor | Excep
             # suit one learning rate to targets of 1e-11 and 1e8 alike, but it moves the NMU's exact
             # solution off its clamp at W = 1: measured on x1*x2, [1, 2] -> [2, 6], NAU -> NMU went from
             # solving to a 1.9 % error. Large and tiny targets are part of what the units must handle.
-            scales.append(1.0)
             data.append((p.x, p.y))
         result = train_parallel(nets, data, steps=UNIT_STEPS, batch_size=128, learning_rate=1e-3,
                                 seed=problems[0].seed)
-        return [_keras_predictor(net, 1.0, sy) if result.diverged_at[k] is None else _diverged(result.diverged_at[k])
-                for k, (net, sy) in enumerate(zip(nets, scales))]
+        return [_keras_predictor(net) if result.diverged_at[k] is None else _diverged(result.diverged_at[k])
+                for k, net in enumerate(nets)]
 
     return fit_many
 
@@ -514,6 +515,41 @@ def success_table(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], 
                 "diverged" if all(r["status"] == "diverged" for r in applicable) else "ok"),
         )
     return out
+
+
+def count_successes(rows: Sequence[dict[str, Any]], keep: Callable[[str, str], bool] = lambda f, d: True) -> str:
+    """``"k/n"``: successes among the applicable rows whose ``(formula, domain)`` ``keep`` accepts;
+    ``"n/a"`` when the method could take none of them."""
+    applicable = [r for r in rows if keep(r["formula"], r["domain"]) and r["status"] != "not applicable"]
+    return f"{sum(bool(r['success']) for r in applicable)}/{len(applicable)}" if applicable else "n/a"
+
+
+def heatmap_grid(
+    table: dict[tuple[str, str, str], dict[str, Any]],
+    methods: Sequence[str],
+    cells: Sequence[tuple[str, str]],
+    floor: float = 1e-8,
+    ceiling: float = 1e2,
+) -> tuple[np.ndarray, list[list[str]]]:
+    """What :func:`multlib.plotting.plot_success_heatmap` draws from a :func:`success_table`.
+
+    Returns the ``(cells, methods)`` grid of log10 median test errors, clipped to
+    ``[log10 floor, log10 ceiling]`` so that round-off and blow-ups share one colour scale (NaN where
+    the method cannot take the data), and the matching ``"k/n"`` success labels.
+    """
+    if not 0 < floor < ceiling:
+        raise ValueError(f"floor and ceiling must satisfy 0 < floor < ceiling, got {floor!r} and {ceiling!r}")
+    values = np.full((len(cells), len(methods)), np.nan)
+    labels = []
+    for i, (f, d) in enumerate(cells):
+        row = []
+        for j, m in enumerate(methods):
+            t = table[(m, f, d)]
+            if t["status"] != "not applicable":
+                values[i, j] = np.log10(np.clip(t["median"], floor, ceiling))
+            row.append(f"{t['successes']}/{t['fits']}")
+        labels.append(row)
+    return values, labels
 
 
 COLUMNS = ("method", "formula", "domain", "seed", "status", "mean", "median", "max", "train_mean", "success",

@@ -116,3 +116,22 @@ def test_committed_results_reproduce_a_slice() -> None:
         assert row["status"] == old["status"] and row["success"] == old["success"], row
         if row["method"] == "power_law":
             assert abs(row["mean"] - old["mean"]) < 1e-9, row
+
+
+def test_success_counts_and_heatmap_grid_from_known_rows() -> None:
+    def row(method, formula, domain, seed, status, mean):
+        return dict(method=method, formula=formula, domain=domain, seed=seed, status=status, mean=mean,
+                    median=mean, max=mean, train_mean=mean, success=status == "ok" and mean < 1e-5, seconds=0.0)
+
+    rows = [row("a", "x1x2", "nmu", 0, "ok", 1e-9), row("a", "x1x2", "nmu", 1, "ok", 1e-3),
+            row("a", "x1/x2", "signed", 0, "not applicable", math.inf),
+            row("b", "x1x2", "nmu", 0, "diverged", math.inf), row("b", "x1/x2", "signed", 0, "ok", 1e3)]
+    assert compare.count_successes([r for r in rows if r["method"] == "a"]) == "1/2"
+    assert compare.count_successes(rows, lambda f, d: d == "signed") == "0/1"
+    assert compare.count_successes(rows[2:3]) == "n/a"
+    values, labels = compare.heatmap_grid(compare.success_table(rows), ["a", "b"], [("x1x2", "nmu"), ("x1/x2", "signed")])
+    # a on x1x2: the median of the two fits' means, (1e-9 + 1e-3) / 2; b's inf and 1e3 clip to the ceiling 1e2.
+    np.testing.assert_allclose(values, [[np.log10(0.5e-3 + 0.5e-9), 2.0], [np.nan, 2.0]])
+    assert labels == [["1/2", "0/1"], ["0/0", "0/1"]]
+    with pytest.raises(ValueError, match="floor and ceiling"):
+        compare.heatmap_grid({}, [], [], floor=1.0, ceiling=1.0)
