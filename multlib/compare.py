@@ -55,7 +55,6 @@ __all__ = [
     "score_fits",
     "benchmark_problems",
     "NotApplicable",
-    "register",
     "success_table",
     "count_successes",
     "heatmap_grid",
@@ -350,12 +349,7 @@ METHODS: dict[str, Method] = {
         Method("realnpu", "RealNPU(2) -> NAU(1) (Heim et al.)", _fit_unit("realnpu")),
     ]
 }
-"""Every method of the comparison by name; :func:`register` adds one."""
-
-
-def register(method: Method) -> None:
-    """Add ``method`` to :data:`METHODS` (the units and the improved model register themselves)."""
-    METHODS[method.name] = method
+"""Every method of the comparison by name."""
 
 
 # ------------------------------------------------------------------------------------------------
