@@ -320,9 +320,17 @@ def _fit_improved(problems: Sequence[Problem]) -> list[Predictor | Exception]:
 
 
 def _keras_predictor(model: Any, x_scale: float = 1.0, y_scale: float = 1.0) -> Predictor:
-    from multlib.models import predict
+    import keras
 
-    return lambda xs: y_scale * predict(model, np.asarray(xs) / x_scale)
+    def predict(xs: np.ndarray) -> np.ndarray:
+        # A direct call in blocks of 4096 rows, not model.predict: predict builds and traces a new
+        # tf.function for every model, about 0.1 s each, which made scoring 185 small models cost
+        # more than training them.
+        x = np.asarray(xs, np.float32) / np.float32(x_scale)
+        parts = [keras.ops.convert_to_numpy(model(x[i:i + 4096], training=False)) for i in range(0, len(x), 4096)]
+        return y_scale * np.concatenate(parts).astype(np.float64).reshape(-1)
+
+    return predict
 
 
 def _diverged(step: int | None) -> Exception:
@@ -446,6 +454,7 @@ def score_fits(
     problems: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     *,
     progress: bool = True,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Fit every method on every problem ``(formula, domain, seed) -> (x, y, x_test, y_test)`` and score it.
 
@@ -455,40 +464,96 @@ def score_fits(
     from one that does not fit at all), ``success`` (test mean below :data:`SUCCESS_THRESHOLD`),
     ``status`` (``ok``, ``not applicable`` or ``diverged``) and the method's wall time divided by its
     number of fits. ``progress`` prints a bar over the methods.
-    """
-    from multlib.training import TrainingDiverged
 
+    ``workers > 1`` trains that many methods at a time, each in its own process with one TensorFlow
+    thread. A method's step is a long chain of small operations that keeps one core busy and a second
+    thread mostly idle, so two single-threaded processes on two cores finish the comparison in about
+    half the time of one process with two threads. The numbers then carry one-thread rounding.
+    """
     names = list(METHODS) if methods is None else list(methods)
     for name in names:
         if name not in METHODS:
             raise ValueError(f"methods must name entries of METHODS {sorted(METHODS)}, got {name!r}")
-    jobs = list(problems)
-    rows: list[dict[str, Any]] = []
+    workers = check_positive_int(workers, "workers")
     began = time.perf_counter()
-    for i, name in enumerate(names):
-        t0 = time.perf_counter()
-        fits = METHODS[name].fit_many([Problem(problems[j][0], problems[j][1], j[2]) for j in jobs])
-        per_fit = (time.perf_counter() - t0) / len(jobs)
-        for (f, d, s), fit in zip(jobs, fits):
-            row: dict[str, Any] = dict(method=name, formula=f, domain=d, seed=s, seconds=per_fit)
-            if isinstance(fit, Exception):
-                status = "not applicable" if isinstance(fit, NotApplicable) else (
-                    "diverged" if isinstance(fit, TrainingDiverged) else f"error: {fit}")
-                row.update(status=status, mean=math.inf, median=math.inf, max=math.inf, train_mean=math.inf,
-                           success=False)
-            else:
-                x, y, x_test, y_test = problems[(f, d, s)]
-                err = relative_errors(y_test, fit(x_test))
-                row.update(status="ok", mean=float(np.mean(err)), median=float(np.median(err)),
-                           max=float(np.max(err)), train_mean=float(np.mean(relative_errors(y, fit(x)))),
-                           success=bool(np.mean(err) < SUCCESS_THRESHOLD))
-            rows.append(row)
+    by_method: dict[str, list[dict[str, Any]]] = {}
+
+    def report(name: str, rows: list[dict[str, Any]]) -> None:
+        by_method[name] = rows
         if progress:
-            done = i + 1
+            done = len(by_method)
             bar = "#" * (20 * done // len(names))
-            print(f"[{bar:20s}] {done}/{len(names)} methods: {name}, {len(jobs)} fits in "
-                  f"{time.perf_counter() - t0:.0f} s ({time.perf_counter() - began:.0f} s elapsed)", flush=True)
-    return rows
+            spent = rows[0]["seconds"] * len(rows) if rows else 0.0
+            print(f"[{bar:20s}] {done}/{len(names)} methods: {name}, {len(rows)} fits in {spent:.0f} s "
+                  f"({time.perf_counter() - began:.0f} s elapsed)", flush=True)
+
+    if workers == 1 or len(names) == 1:
+        for name in names:
+            report(name, _score_method(name, problems))
+    else:
+        import multiprocessing
+        import os
+
+        # The slowest methods first, so that no worker is left with a long one at the end.
+        order = sorted(names, key=lambda m: -_RELATIVE_COST.get(m, 1.0))
+        # Spawned workers read these when they start TensorFlow (one thread each, no log noise).
+        saved = {k: os.environ.get(k) for k in _WORKER_ENV}
+        os.environ.update(_WORKER_ENV)
+        try:
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(min(workers, len(names)), initializer=_init_worker, initargs=(problems,)) as pool:
+                for name, rows in pool.imap_unordered(_score_in_worker, order):
+                    report(name, rows)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return [r for name in names for r in by_method[name]]
+
+
+_WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+_RELATIVE_COST = {"paper": 6.0, "nau_nmu": 3.0, "nalu": 3.0, "product_unit": 2.5, "npu": 2.5, "realnpu": 2.5,
+                  "improved": 2.0, "relu_mlp": 1.5, "power_law": 0.1}
+"""Rough wall time of each method on the book's comparison, to schedule the slowest first."""
+_WORKER_PROBLEMS: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _init_worker(problems: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    _WORKER_PROBLEMS.update(problems)
+
+
+def _score_in_worker(name: str) -> tuple[str, list[dict[str, Any]]]:
+    return name, _score_method(name, _WORKER_PROBLEMS)
+
+
+def _score_method(
+    name: str, problems: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+) -> list[dict[str, Any]]:
+    """One method on every problem: the rows of :func:`score_fits`."""
+    from multlib.training import TrainingDiverged
+
+    jobs = list(problems)
+    t0 = time.perf_counter()
+    fits = METHODS[name].fit_many([Problem(problems[j][0], problems[j][1], j[2]) for j in jobs])
+    rows: list[dict[str, Any]] = []
+    for (f, d, s), fit in zip(jobs, fits):
+        row: dict[str, Any] = dict(method=name, formula=f, domain=d, seed=s)
+        if isinstance(fit, Exception):
+            status = "not applicable" if isinstance(fit, NotApplicable) else (
+                "diverged" if isinstance(fit, TrainingDiverged) else f"error: {fit}")
+            row.update(status=status, mean=math.inf, median=math.inf, max=math.inf, train_mean=math.inf,
+                       success=False)
+        else:
+            x, y, x_test, y_test = problems[(f, d, s)]
+            err = relative_errors(y_test, fit(x_test))
+            row.update(status="ok", mean=float(np.mean(err)), median=float(np.median(err)),
+                       max=float(np.max(err)), train_mean=float(np.mean(relative_errors(y, fit(x)))),
+                       success=bool(np.mean(err) < SUCCESS_THRESHOLD))
+        rows.append(row)
+    per_fit = (time.perf_counter() - t0) / len(jobs)  # training and scoring, per fit
+    return [dict(row, seconds=per_fit) for row in rows]
 
 
 def success_table(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -588,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", choices=["benchmark", "laws"], help="default: both")
     parser.add_argument("--out-dir", default=str(RESULTS_DIR), help="where comparison.csv and laws.csv go")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="methods trained at a time, one process and one TensorFlow thread each (default 2)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -598,7 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems.update(laws.law_problems(seeds=args.seeds))
         print(f"{len(problems)} fits per method ({len(BENCHMARK)} benchmark cells and {len(laws.LAWS)} laws, "
               f"{args.seeds} seeds)")
-        rows = score_fits(args.methods, problems)
+        rows = score_fits(args.methods, problems, workers=args.workers)
     except ValueError as err:
         parser.error(str(err))
     for name, part in (("comparison.csv", [r for r in rows if r["domain"] != "laws"]),
