@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # `make test NB_NUMERICS=` runs them in the default configuration instead.
 NB_NUMERICS ?= TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
-.PHONY: book test unit notebooks book-stored test-wheel test-min results clean
+.PHONY: book test unit notebooks book-stored browser test-wheel test-min results clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,13 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
-## Run every test: multlib's unit tests, nbval over the notebooks, and a strict book build.
-test: unit notebooks book-stored
+## Run every test: multlib's unit tests, nbval over the notebooks, a strict book build, and the
+## built book in a browser.
+test: unit notebooks book-stored browser
 
+# The browser test needs a built book and Chromium, so the unit tests leave it out.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 notebooks: $(STAMP)
 	env $(NB_NUMERICS) $(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 900 -q
@@ -42,6 +44,13 @@ book-stored: $(STAMP)
 	sed 's/^  execute_notebooks: force/  execute_notebooks: "off"/' _config.yml > _build/_config_stored.yml
 	grep -q 'execute_notebooks: "off"' _build/_config_stored.yml
 	$(BIN)/jupyter-book build . --config _build/_config_stored.yml $(BOOK_FLAGS)
+
+# The book as a reader sees it: every page of _build/html, served on localhost, in headless
+# Debian chromium (.ci/run installs chromium and chromium-driver): no console error, no request
+# outside the book, images loaded with alt texts, math rendered by the book's own MathJax, launch
+# links, citations and internal links that resolve. Screenshots go to _build/screenshots/.
+browser: book-stored
+	BOOK_HTML=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/browser -q
 
 ## multlib installed from its wheel, not editable: unit tests, then each notebook alone in an empty
 ## folder. test-wheel uses requirements.txt (CI's versions); test-min the lowest supported versions.
