@@ -66,6 +66,7 @@ results: $(STAMP)
 	$(BIN)/python -m multlib.sweep --study all
 	$(BIN)/python -m multlib.compare
 	$(BIN)/python benchmarks/units_own_settings.py
+	$(BIN)/python -m multlib.ranking
 
 clean:
 	rm -rf _build
