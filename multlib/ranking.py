@@ -11,14 +11,16 @@ situation synthetically, so that every method of the book can be scored on it:
   candidates), *quality* (log-uniform over two decades, like a link-based authority score) and
   *freshness*, an exponential decay ``2 ** (-age / 30 days)`` of an age uniform over a year. The true
   score is their product (:func:`true_score`), spanning about seven decades.
-* **The logs** (:func:`log_first_pages`): the documents the first results pages showed, i.e. the
-  highest-scoring ``fraction`` of the corpus (1 %: a narrow, high-score slice of the feature space).
-  Their scores may carry multiplicative noise (:func:`add_noise`), as clicks or dwell times would.
+* **The logs** (:func:`log_first_pages`): the documents each query's first results page showed,
+  i.e. its ``page_size`` (10) best candidates by true score: 1 % of the corpus, and a narrow,
+  high-score slice of the feature space. Every query has its first page in the logs. The logged
+  scores may carry multiplicative noise (:func:`add_noise`), as clicks or dwell times would.
   :func:`logged_split` holds out part of the logs, which is all that an offline evaluation sees.
 * **Scoring** (:func:`score_method`): fit a method of :data:`multlib.compare.METHODS` on the logs
   (:func:`fit_predictors`), predict the whole corpus and report the held-out error on the logs, the
   relative error on the corpus and the ranking quality per query (:func:`ndcg_at_k`,
-  :func:`top_k_overlap`), separately for the queries the logs never saw.
+  :func:`top_k_overlap`), over all candidates and over the candidates beyond the first page, the
+  99 % that the logs never showed.
 
 ``python -m multlib.ranking`` runs the full study (:func:`run_study`: every method, three noise
 levels, three seeds) and writes ``ranking.csv`` into the package's results folder, which Chapter 6
@@ -49,6 +51,7 @@ __all__ = [
     "Logs",
     "make_corpus",
     "true_score",
+    "PAGE_SIZE",
     "log_first_pages",
     "add_noise",
     "logged_split",
@@ -60,6 +63,7 @@ __all__ = [
     "run_study",
     "summarise",
     "format_table",
+    "format_spread",
     "write_results",
     "read_results",
     "plot_scores",
@@ -74,6 +78,8 @@ HALF_LIFE_DAYS: float = 30.0
 METHOD_ORDER: tuple[str, ...] = ("relu_mlp", "paper", "power_law", "improved", "nau_nmu")
 """The methods of Chapter 6: the blog's ReLU network, Goel's symlog/symexp network, log features,
 the improved network of Chapter 5a and the best arithmetic unit of Chapter 5b."""
+PAGE_SIZE: int = 10
+"""Documents on a first results page: what the logs keep of every query."""
 NOISE_LEVELS: tuple[float, ...] = (0.0, 0.1, 0.5)
 """Standard deviations of the log-normal noise on the logged scores in the study."""
 
@@ -138,16 +144,20 @@ def make_corpus(n_queries: int = 200, per_query: int = 1000, seed: int = 0) -> C
     return Corpus(x, true_score(x), np.repeat(np.arange(n_queries), per_query), coverage)
 
 
-def log_first_pages(corpus: Corpus, fraction: float = 0.01) -> np.ndarray:
-    """Indices of the documents the first results pages showed: the top ``fraction`` by true score.
+def log_first_pages(corpus: Corpus, page_size: int = PAGE_SIZE) -> np.ndarray:
+    """Indices (ascending) of the documents the first results pages showed: each query's top
+    ``page_size`` by true score.
 
-    Rare queries (low coverage) have no candidate good enough, so they leave nothing in the logs.
+    Every issued query shows a first page, so every query is in the logs; a rare query (low
+    coverage) logs its weak best candidates, which gives the logs their lowest scores.
     """
-    if not (isinstance(fraction, (int, float)) and 0 < fraction < 1):
-        raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
-    k = max(1, int(round(fraction * len(corpus.score))))
-    # A stable sort: ties (none in practice) keep a reproducible order.
-    return np.sort(np.argsort(-corpus.score, kind="stable")[:k])
+    page_size = check_positive_int(page_size, "page_size")
+    if page_size >= corpus.per_query:
+        raise ValueError(f"page_size must be below the {corpus.per_query} candidates per query, got {page_size}")
+    m = corpus.per_query
+    # A stable sort per query: ties (none in practice) keep a reproducible order.
+    top = np.argsort(-corpus.score.reshape(corpus.n_queries, m), axis=1, kind="stable")[:, :page_size]
+    return np.sort((top + m * np.arange(corpus.n_queries)[:, None]).reshape(-1))
 
 
 def add_noise(y: Any, sigma: float, seed: int = 0) -> np.ndarray:
@@ -181,11 +191,12 @@ class Logs:
 
 
 def logged_split(corpus: Corpus, sigma: float = 0.0, seed: int = 0, heldout: float = 0.2,
-                 fraction: float = 0.01) -> Logs:
-    """Log the first pages (:func:`log_first_pages`), add noise ``sigma`` and hold out ``heldout`` of them."""
+                 page_size: int = PAGE_SIZE) -> Logs:
+    """Log the first pages (:func:`log_first_pages`), add noise ``sigma`` and hold out a random
+    ``heldout`` share of the logged documents (the offline split)."""
     if not (isinstance(heldout, (int, float)) and 0 < heldout < 1):
         raise ValueError(f"heldout must be a number in (0, 1), got {heldout!r}")
-    logged = log_first_pages(corpus, fraction)
+    logged = log_first_pages(corpus, page_size)
     y = add_noise(corpus.score[logged], sigma, seed=seed + 1)
     order = np.random.default_rng(seed + 2).permutation(len(logged))
     n_out = max(1, int(round(heldout * len(logged))))
@@ -225,7 +236,8 @@ def ndcg_at_k(scores: Any, gains: Any, k: int = 10) -> float:
 
     ``DCG@k = sum_{i=1..k} gain(i-th ranked) / log2(i + 1)``, divided by the DCG of the ideal
     ranking (by ``gains`` themselves), so a perfect ranking scores 1. Gains here are the true scores
-    (linear gains). If every gain is 0 the ranking cannot be wrong and the result is 1.
+    (linear gains). If every gain is 0 the ranking cannot be wrong and the result is 1. Only the
+    order of ``scores`` matters: multiplying them by any positive number leaves NDCG unchanged.
     """
     s, g, k = _check_scores(scores, gains, k)
     k = min(k, s.size)
@@ -243,16 +255,29 @@ def top_k_overlap(scores: Any, gains: Any, k: int = 10) -> float:
     return len(set(_top(s, k).tolist()) & set(_top(g, k).tolist())) / k
 
 
-def query_metrics(corpus: Corpus, predicted: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Per query: NDCG@k and top-k overlap of ``predicted`` (one score per corpus document)."""
+def query_metrics(corpus: Corpus, predicted: Any, k: int = 10,
+                  exclude: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: NDCG@k and top-k overlap of ``predicted`` (one score per corpus document).
+
+    ``exclude`` (corpus indices, e.g. the logged first pages) drops those documents before ranking,
+    so the metrics judge the order of the remaining candidates among themselves.
+    """
     p = np.asarray(predicted, dtype=np.float64).reshape(-1)
     if p.size != corpus.score.size:
         raise ValueError(f"predicted must have one score per document ({corpus.score.size}), got {p.size}")
+    keep = np.ones(p.size, bool)
+    if exclude is not None:
+        drop = np.asarray(exclude).reshape(-1)
+        if drop.size and (drop.dtype.kind not in "iu" or drop.min() < 0 or drop.max() >= p.size):
+            raise ValueError(f"exclude must hold corpus indices in [0, {p.size}), got {drop[:5]}...")
+        keep[drop] = False
     m = corpus.per_query
-    ndcg = np.array([ndcg_at_k(p[i * m:(i + 1) * m], corpus.score[i * m:(i + 1) * m], k)
-                     for i in range(corpus.n_queries)])
-    overlap = np.array([top_k_overlap(p[i * m:(i + 1) * m], corpus.score[i * m:(i + 1) * m], k)
-                        for i in range(corpus.n_queries)])
+    blocks = [(p[sl][keep[sl]], corpus.score[sl][keep[sl]])
+              for sl in (slice(i * m, (i + 1) * m) for i in range(corpus.n_queries))]
+    if any(s.size == 0 for s, _ in blocks):
+        raise ValueError("exclude leaves a query with no document to rank")
+    ndcg = np.array([ndcg_at_k(s, g, k) for s, g in blocks])
+    overlap = np.array([top_k_overlap(s, g, k) for s, g in blocks])
     return ndcg, overlap
 
 
@@ -290,25 +315,25 @@ def score_method(predict: Predictor | Exception, corpus: Corpus, logs: Logs, k: 
     Keys: ``heldout_error`` (median relative error on the held-out logs, against the *logged*, possibly
     noisy scores: what an offline split measures), ``corpus_error`` (median relative error against the
     true score over the whole corpus), ``ndcg`` and ``overlap`` (means over queries of NDCG@k and of
-    the top-k overlap), ``ndcg_unlogged`` (mean NDCG@k over the queries with no logged document),
-    ``ndcg_worst`` (the lowest NDCG@k of any query) and ``status``.
+    the top-k overlap over all candidates), ``ndcg_deep`` (mean over queries of NDCG@k over the
+    candidates beyond the first page, i.e. with the logged documents removed: how the model orders
+    what the logs never showed), ``deep_worst`` (the lowest of those per-query values) and ``status``.
     """
     if isinstance(predict, Exception):
         nan = math.nan
         return dict(status=type(predict).__name__, heldout_error=nan, corpus_error=nan, ndcg=nan, overlap=nan,
-                    ndcg_unlogged=nan, ndcg_worst=nan)
+                    ndcg_deep=nan, deep_worst=nan)
     pred = np.asarray(predict(corpus.x), dtype=np.float64).reshape(-1)
     ndcg, overlap = query_metrics(corpus, pred, k)
-    seen = np.zeros(corpus.n_queries, bool)
-    seen[corpus.query[np.concatenate([logs.index_train, logs.index_heldout])]] = True
+    deep, _ = query_metrics(corpus, pred, k, exclude=np.concatenate([logs.index_train, logs.index_heldout]))
     return dict(
         status="ok",
         heldout_error=_median_relative(logs.y_heldout, predict(logs.x_heldout)),
         corpus_error=_median_relative(corpus.score, pred),
         ndcg=float(ndcg.mean()),
         overlap=float(overlap.mean()),
-        ndcg_unlogged=float(ndcg[~seen].mean()) if np.any(~seen) else math.nan,
-        ndcg_worst=float(ndcg.min()),
+        ndcg_deep=float(deep.mean()),
+        deep_worst=float(deep.min()),
     )
 
 
@@ -318,7 +343,7 @@ def score_method(predict: Predictor | Exception, corpus: Corpus, logs: Logs, k: 
 
 
 COLUMNS = ("method", "sigma", "seed", "status", "heldout_error", "corpus_error", "ndcg", "overlap",
-           "ndcg_unlogged", "ndcg_worst", "seconds")
+           "ndcg_deep", "deep_worst", "seconds")
 
 
 def run_study(
@@ -357,7 +382,7 @@ def run_study(
     return rows
 
 
-METRICS = ("heldout_error", "corpus_error", "ndcg", "overlap", "ndcg_unlogged", "ndcg_worst")
+METRICS = ("heldout_error", "corpus_error", "ndcg", "overlap", "ndcg_deep", "deep_worst")
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, float], dict[str, float]]:
@@ -370,15 +395,46 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, float], dict[st
     return out
 
 
+def _num(x: float, digits: int = 2) -> str:
+    # Errors span decades: ``digits`` significant digits, thousands separated (1,800, not 1.8e+03).
+    return f"{float(f'{x:.{digits}g}'):,g}"
+
+
 def format_table(rows: Sequence[dict[str, Any]], digits: int = 2) -> str:
     """A plain-text table of :func:`summarise` (errors with ``digits`` significant digits, NDCG to 3 places)."""
     table = summarise(rows)
     head = f"{'method':10s} {'noise':>5s} {'held-out err':>12s} {'corpus err':>10s} {'NDCG@10':>7s} " \
-           f"{'top-10':>6s} {'unlogged':>8s} {'worst':>6s}"
+           f"{'top-10':>6s} {'beyond p1':>9s} {'worst':>6s}"
     lines = [head, "-" * len(head)]
     for (method, sigma), t in table.items():
-        lines.append(f"{method:10s} {sigma:5.1f} {t['heldout_error']:12.{digits}g} {t['corpus_error']:10.{digits}g} "
-                     f"{t['ndcg']:7.3f} {t['overlap']:6.2f} {t['ndcg_unlogged']:8.3f} {t['ndcg_worst']:6.3f}")
+        lines.append(f"{method:10s} {sigma:5.1f} {_num(t['heldout_error'], digits):>12s} "
+                     f"{_num(t['corpus_error'], digits):>10s} {t['ndcg']:7.3f} {t['overlap']:6.2f} {t['ndcg_deep']:9.3f} {t['deep_worst']:6.3f}")
+    return "\n".join(lines)
+
+
+def format_spread(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("corpus_error", "ndcg_deep")) -> str:
+    """A plain-text table of the lowest and highest value over seeds of each of ``metrics``, per
+    ``(method, sigma)``: what the medians of :func:`format_table` hide."""
+    if not rows:
+        raise ValueError("rows must hold at least one study row, got none")
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"metrics must be names in {METRICS}, got {unknown}")
+    label = {"heldout_error": "held-out err", "corpus_error": "corpus err", "ndcg": "NDCG@10", "overlap": "top-10",
+             "ndcg_deep": "beyond p1", "deep_worst": "worst"}
+    head = f"{'method':10s} {'noise':>5s}" + "".join(f" {label[m] + ', seeds':>22s}" for m in metrics)
+    lines = [head, "-" * len(head)]
+    for key in dict.fromkeys((r["method"], float(r["sigma"])) for r in rows):
+        group = [r for r in rows if (r["method"], float(r["sigma"])) == key]
+        cells = []
+        for m in metrics:
+            lo, hi = min(r[m] for r in group), max(r[m] for r in group)
+            # Errors span decades (two significant digits); NDCG lives in [0, 1] (three places).
+            if m.startswith(("ndcg", "deep", "overlap")):
+                cells.append(f"{lo:.3f} to {hi:.3f}")
+            else:
+                cells.append(f"{_num(lo)} to {_num(hi)}")
+        lines.append(f"{key[0]:10s} {key[1]:5.1f}" + "".join(f" {c:>22s}" for c in cells))
     return "\n".join(lines)
 
 
@@ -415,9 +471,10 @@ def plot_scores(corpus: Corpus, logs: Logs, predictions: dict[str, np.ndarray], 
                 n_points: int = 4000, seed: int = 0) -> Any:
     """Predicted against true score on a sample of the corpus, one panel per method, log-log axes.
 
-    The logged slice is shaded, so the reader sees each method inside and outside what it was
-    trained on. Predictions at or below zero (a ReLU network's extrapolation) are drawn at the
-    bottom edge and counted in the panel's title.
+    The score range of the logs is shaded and the logged documents are drawn in black, so the
+    reader sees each method inside and outside what it was trained on. Predictions at or below zero
+    (a ReLU network's extrapolation) are drawn at the bottom edge and their share of the corpus is
+    given in the panel's title.
     """
     import matplotlib.pyplot as plt
 
@@ -440,47 +497,53 @@ def plot_scores(corpus: Corpus, logs: Logs, predictions: dict[str, np.ndarray], 
         if pred.size != corpus.score.size:
             raise ValueError(f"predictions[{name!r}] must have one score per document, got {pred.size}")
         ax.axvspan(float(corpus.score[logged].min()), hi, color=TRAIN_SHADE, alpha=0.8, zorder=0,
-                   label="logged slice")
+                   label="logged score range")
         ax.plot([lo, hi], [lo, hi], color="black", lw=1, ls="--", label="exact")
         shown = np.clip(pred[pick], lo * 1.01, hi)
-        ax.scatter(corpus.score[pick], shown, s=3, color=color, alpha=0.5, rasterized=True)
-        ax.scatter(corpus.score[logged], np.clip(pred[logged], lo * 1.01, hi), s=3, color="black", alpha=0.4)
+        ax.scatter(corpus.score[pick], shown, s=3, color=color, alpha=0.5, rasterized=True,
+                   label="corpus sample")
+        ax.scatter(corpus.score[logged], np.clip(pred[logged], lo * 1.01, hi), s=3, color="black", alpha=0.4,
+                   rasterized=True, label="logged documents")
         below = int(np.sum(pred <= 0))
         ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="true score",
                title=f"{name}" + (f" ({100 * below / pred.size:.0f} % <= 0)" if below else ""))
     axes[0][0].set_ylabel("predicted score")
-    axes[0][0].legend(loc="upper left", fontsize=8)
+    axes[0][0].legend(loc="upper left", fontsize=7, markerscale=3)
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig
 
 
-def plot_noise(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequence[str] = METHOD_ORDER) -> Any:
+def plot_noise(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequence[str] = METHOD_ORDER,
+               random_ndcg: float | None = None) -> Any:
     """Two panels against the noise level: the median relative error over the corpus (log axis) and
-    the mean NDCG@10 over the queries the logs never saw; a line through the medians over seeds and
-    one dot per seed."""
+    the mean NDCG@10 beyond the first page; a line through the medians over seeds and one dot per
+    seed. ``random_ndcg``, if given, draws what a random order scores on the right panel."""
     import matplotlib.pyplot as plt
 
     from multlib.plotting import COLORS
 
     if not rows:
         raise ValueError("rows must hold at least one study row, got none")
-    fig, (ax_err, ax_ndcg) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax_err, ax_ndcg) = plt.subplots(1, 2, figsize=(12, 4))
     for color, method in zip(COLORS, methods):
         mine = [r for r in rows if r["method"] == method]
         if not mine:
             raise ValueError(f"methods names {method!r}, which has no rows")
         sigmas = sorted({float(r["sigma"]) for r in mine})
-        for ax, metric in ((ax_err, "corpus_error"), (ax_ndcg, "ndcg_unlogged")):
+        for ax, metric in ((ax_err, "corpus_error"), (ax_ndcg, "ndcg_deep")):
             values = [[r[metric] for r in mine if float(r["sigma"]) == s] for s in sigmas]
             ax.plot(sigmas, [np.median(v) for v in values], "-o", color=color, label=method, ms=4)
             for s, v in zip(sigmas, values):
                 ax.scatter([s] * len(v), v, color=color, s=10, alpha=0.5)
     ax_err.set(yscale="log", xlabel="noise on the logged scores (sigma of log-normal)",
                ylabel="median relative error, whole corpus")
+    if random_ndcg is not None:
+        ax_ndcg.axhline(random_ndcg, color="grey", ls=":", lw=1.5, label="random order")
     ax_ndcg.set(xlabel="noise on the logged scores (sigma of log-normal)",
-                ylabel="mean NDCG@10, queries absent from the logs")
-    ax_ndcg.legend(fontsize=8, loc="lower left")
+                ylabel="mean NDCG@10 beyond the first page")
+    # Outside the axes: inside, the legend would hide some of the seeds' dots.
+    ax_ndcg.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig

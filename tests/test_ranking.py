@@ -91,15 +91,22 @@ def test_corpus_is_reproducible_from_its_seed() -> None:
     assert not np.array_equal(a.x, ranking.make_corpus(3, 10, seed=5).x)
 
 
-def test_logged_first_pages_are_the_top_slice(corpus: ranking.Corpus) -> None:
-    logged = ranking.log_first_pages(corpus, 0.01)
-    assert len(logged) == 20
-    rest = np.setdiff1d(np.arange(len(corpus.score)), logged)
-    assert corpus.score[logged].min() >= corpus.score[rest].max()
+def test_logged_first_pages_are_each_querys_top_page(corpus: ranking.Corpus) -> None:
+    logged = ranking.log_first_pages(corpus, 3)
+    assert len(logged) == 60 and np.all(np.diff(logged) > 0)
+    # Every query logs exactly its own 3 best candidates, however weak they are.
+    assert np.array_equal(np.bincount(corpus.query[logged], minlength=20), np.full(20, 3))
+    for q in range(20):
+        docs = np.flatnonzero(corpus.query == q)
+        mine = np.intersect1d(docs, logged)
+        rest = np.setdiff1d(docs, logged)
+        assert corpus.score[mine].min() >= corpus.score[rest].max()
+    # Per query, not corpus-wide: some logged page is weaker than the corpus's global top 60.
+    assert corpus.score[logged].min() < np.sort(corpus.score)[-60]
 
 
 def test_logged_split_partitions_the_logs(corpus: ranking.Corpus) -> None:
-    logs = ranking.logged_split(corpus, sigma=0.0, seed=0, heldout=0.25, fraction=0.02)
+    logs = ranking.logged_split(corpus, sigma=0.0, seed=0, heldout=0.25, page_size=2)
     assert len(logs.index_train) == 30 and len(logs.index_heldout) == 10
     assert not set(logs.index_train) & set(logs.index_heldout)
     np.testing.assert_array_equal(logs.y_train, corpus.score[logs.index_train])  # no noise: exact scores
@@ -122,7 +129,8 @@ def test_noise_is_multiplicative_and_log_normal() -> None:
         (lambda: ranking.make_corpus(2, -1), "per_query"),
         (lambda: ranking.add_noise([1.0], -0.1), "sigma"),
         (lambda: ranking.add_noise([1.0], math.nan), "sigma"),
-        (lambda: ranking.log_first_pages(ranking.make_corpus(2, 10), 1.5), "fraction"),
+        (lambda: ranking.log_first_pages(ranking.make_corpus(2, 10), 0), "page_size"),
+        (lambda: ranking.log_first_pages(ranking.make_corpus(2, 10), 10), "page_size"),
         (lambda: ranking.logged_split(ranking.make_corpus(2, 10), heldout=0.0), "heldout"),
         (lambda: ranking.true_score(np.ones((4, 2))), "x must have shape"),
         (lambda: ranking.fit_predictors("nope", [(np.ones((2, 3)), np.ones(2), 0)]), "method"),
@@ -138,16 +146,41 @@ def test_input_validation_names_the_parameter(call, name: str) -> None:
 
 
 def test_power_law_recovers_the_score_and_ranks_perfectly(corpus: ranking.Corpus) -> None:
-    logs = ranking.logged_split(corpus, sigma=0.0, seed=0, fraction=0.05)
+    logs = ranking.logged_split(corpus, sigma=0.0, seed=0, page_size=5)
     (fit,) = ranking.fit_predictors("power_law", [(logs.x_train, logs.y_train, 0)])
     row = ranking.score_method(fit, corpus, logs)
     assert row["status"] == "ok"
     assert row["heldout_error"] < 1e-9 and row["corpus_error"] < 1e-9
-    assert row["ndcg"] == pytest.approx(1.0) and row["overlap"] == 1.0 and row["ndcg_worst"] == pytest.approx(1.0)
+    assert row["ndcg"] == pytest.approx(1.0) and row["overlap"] == 1.0
+    assert row["ndcg_deep"] == pytest.approx(1.0) and row["deep_worst"] == pytest.approx(1.0)
+
+
+def test_ndcg_is_blind_to_a_per_query_rescaling(corpus: ranking.Corpus) -> None:
+    # NDCG sees only the order within a query: a factor per query (1, 10 or 100) leaves every query's
+    # ranking ideal, over all candidates and beyond the first page, while the scale is off by up to 99x.
+    factor = 10.0 ** (corpus.query % 3)
+    ndcg, overlap = ranking.query_metrics(corpus, corpus.score * factor)
+    deep, _ = ranking.query_metrics(corpus, corpus.score * factor, exclude=ranking.log_first_pages(corpus, 5))
+    assert np.allclose(ndcg, 1.0) and np.all(overlap == 1.0) and np.allclose(deep, 1.0)
+
+
+def test_deep_metrics_ignore_the_logged_first_page() -> None:
+    # One query, gains 5 > 4 > 3 > 2 > 1; the first page (k = 1) holds document 0. A model that gets
+    # the logged document right but reverses the rest scores 1 over all candidates at k = 1, and the
+    # reversed order's NDCG beyond the first page.
+    c = ranking.Corpus(np.ones((5, 3)), np.array([5.0, 4.0, 3.0, 2.0, 1.0]), np.zeros(5, int), np.ones(1))
+    pred = np.array([10.0, 1.0, 2.0, 3.0, 4.0])
+    all_ndcg, _ = ranking.query_metrics(c, pred, k=1)
+    deep, overlap = ranking.query_metrics(c, pred, k=1, exclude=[0])
+    assert all_ndcg[0] == 1.0 and deep[0] == pytest.approx(1 / 4) and overlap[0] == 0.0
+    with pytest.raises(ValueError, match="exclude"):
+        ranking.query_metrics(c, pred, exclude=[7])
+    with pytest.raises(ValueError, match="exclude"):
+        ranking.query_metrics(c, pred, exclude=np.arange(5))
 
 
 def test_a_failed_fit_scores_as_nan(corpus: ranking.Corpus) -> None:
-    logs = ranking.logged_split(corpus, seed=0, fraction=0.05)
+    logs = ranking.logged_split(corpus, seed=0, page_size=5)
     row = ranking.score_method(ValueError("could not fit"), corpus, logs)
     assert row["status"] == "ValueError" and math.isnan(row["ndcg"])
 
@@ -170,6 +203,11 @@ def test_study_rows_table_and_csv_round_trip(tmp_path) -> None:
     assert summary[("power_law", 0.0)]["fits"] == 2
     assert summary[("power_law", 0.0)]["corpus_error"] < 1e-9
     assert "power_law" in ranking.format_table(back)
+    # The spread table gives each (method, noise) its lowest and highest value over the seeds.
+    lines = ranking.format_spread(back).splitlines()
+    assert len(lines) == 4 and "1.000 to 1.000" in lines[2]
+    with pytest.raises(ValueError, match="metrics"):
+        ranking.format_spread(back, metrics=["nope"])
 
 
 def test_committed_results_cover_every_method_noise_and_seed() -> None:
