@@ -13,7 +13,10 @@ Modules, in the order the book needs them:
 * :mod:`multlib.units` - the arithmetic units of the literature as Keras layers (Chapter 5b);
 * :mod:`multlib.parallel` - many independent Keras models trained as one computation;
 * :mod:`multlib.compare` and :mod:`multlib.laws` - every method on one extrapolation benchmark,
-  and on ten laws of physics.
+  and on ten laws of physics;
+* :mod:`multlib.ranking` - a search-ranking score learned from first-page logs (Chapter 6);
+* :mod:`multlib.interactive` and :mod:`multlib.knob_figures` - sliders for the chapters' knobs, and
+  the figures they redraw.
 """
 
 import os
