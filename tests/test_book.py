@@ -67,3 +67,38 @@ def test_citations_exist_in_the_bibliography():
     cited = {k.strip() for text in sources for group in re.findall(r"\{cite:[pt]\}`([^`]+)`", text)
              for k in group.split(",")}
     assert cited and cited <= keys, f"unknown citation keys: {sorted(cited - keys)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_ends_with_exercises_whose_solutions_are_gated(path):
+    # Two or three exercises before the take-away; each solution sits between solution-start and
+    # solution-end, so its code cells stay ordinary cells that nbval executes and compares.
+    markdown = ["".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown"]
+    headings = [text.splitlines()[0] for text in markdown if text.startswith("## ")]
+    assert headings[-2:] == ["## Exercises", "## What to take away"], headings[-2:]
+    labels = [m for text in markdown for m in re.findall(r"```\{exercise\}\n:label: (\S+)", text)]
+    starts = [m for text in markdown for m in re.findall(r"```\{solution-start\} (\S+)", text)]
+    ends = sum(text.count("```{solution-end}") for text in markdown)
+    assert 2 <= len(labels) <= 3 and starts == labels and ends == len(labels), (labels, starts, ends)
+    assert all(label.startswith(f"ex-{path.stem.split('_')[0]}-") for label in labels), labels
+
+
+def test_exercise_labels_are_unique_across_the_book():
+    labels = [m for p in NOTEBOOKS for m in re.findall(r":label: (ex-\S+?)\\n", p.read_text())]
+    assert labels and len(labels) == len(set(labels)), labels
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text_and_sliders_stay_out_of_the_comparison(path):
+    nb = json.loads(path.read_text())
+    assert "widgets" not in nb["metadata"], "stored widget state makes the book load scripts from CDNs"
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        tags = cell["metadata"].get("tags", [])
+        if "remove-output" not in tags and any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 20, f"{cell['id']}: a figure needs alt text that states what it shows"
+        if re.search(r"\bknobs\(", source):
+            assert source.startswith("# NBVAL_IGNORE_OUTPUT") and "remove-output" in tags, cell["id"]
