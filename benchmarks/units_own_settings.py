@@ -23,7 +23,6 @@ with multlib.units.read_own_settings. The committed file comes from
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import time
@@ -35,7 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from multlib.data import uniform  # noqa: E402
-from multlib.sweep import RESULTS_DIR  # noqa: E402
+from multlib.sweep import RESULTS_DIR, write_csv  # noqa: E402
 from multlib.parallel import train_parallel  # noqa: E402
 from multlib.units import (  # noqa: E402
     NAC, NALU, NAU, NMU, OWN_SETTINGS_COLUMNS, RealNPU, SparsityRegularizer, linear_ramp, nmu_success_threshold,
@@ -158,12 +157,7 @@ def run(args: argparse.Namespace) -> list[tuple]:
 
 def write(rows: list[dict], path: Path) -> None:
     """One CSV row per (unit, seed); floats as repr so they read back exactly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(OWN_SETTINGS_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
+    write_csv(rows, path, OWN_SETTINGS_COLUMNS)
 
 
 def timing(steps: int, wide: int) -> None:

@@ -21,7 +21,6 @@ below :data:`SUCCESS_THRESHOLD`. A float32 model of the exact law sits near 1e-6
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import time
@@ -617,30 +616,18 @@ COLUMNS = ("method", "formula", "domain", "seed", "status", "mean", "median", "m
 
 def write_rows(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write comparison rows as CSV (floats as ``repr``, so they read back exactly)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: repr(r[k]) if isinstance(r[k], float) else r[k] for k in COLUMNS})
-    return path
+    from multlib.sweep import write_csv
+
+    return write_csv(rows, path, COLUMNS)
 
 
 def read_rows(path: str | Path | None = None) -> list[dict[str, Any]]:
     """Read comparison rows back; by default the committed ``comparison.csv`` shipped in the package
     (``read_rows(RESULTS_DIR / "laws.csv")`` for the laws)."""
-    from multlib.sweep import RESULTS_DIR
+    from multlib.sweep import RESULTS_DIR, read_csv
 
-    path = Path(path) if path is not None else RESULTS_DIR / "comparison.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: regenerate it with `python -m multlib.compare`")
-    rows = []
-    with path.open(newline="") as fh:
-        for raw in csv.DictReader(fh):
-            rows.append(dict(raw, seed=int(raw["seed"]), success=raw["success"] == "True",
-                             **{k: float(raw[k]) for k in ("mean", "median", "max", "train_mean", "seconds")}))
-    return rows
+    return read_csv(RESULTS_DIR / "comparison.csv" if path is None else path, command="python -m multlib.compare",
+                    ints=("seed",), floats=("mean", "median", "max", "train_mean", "seconds"), bools=("success",))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,6 @@ reads with :func:`read_results`.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import time
@@ -440,26 +439,17 @@ def format_spread(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = ("cor
 
 def write_results(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write study rows as CSV (floats as ``repr``, so they read back exactly)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({c: repr(r[c]) if isinstance(r[c], float) else r[c] for c in COLUMNS})
-    return path
+    from multlib.sweep import write_csv
+
+    return write_csv(rows, path, COLUMNS)
 
 
 def read_results(path: str | Path | None = None) -> list[dict[str, Any]]:
     """Read study rows back; by default the committed ``ranking.csv`` shipped in the package."""
-    from multlib.sweep import RESULTS_DIR
+    from multlib.sweep import RESULTS_DIR, read_csv
 
-    path = Path(path) if path is not None else RESULTS_DIR / "ranking.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: regenerate it with `python -m multlib.ranking`")
-    with path.open(newline="") as fh:
-        return [dict(raw, seed=int(raw["seed"]), **{c: float(raw[c]) for c in ("sigma", "seconds", *METRICS)})
-                for raw in csv.DictReader(fh)]
+    return read_csv(RESULTS_DIR / "ranking.csv" if path is None else path, command="python -m multlib.ranking",
+                    ints=("seed",), floats=("sigma", "seconds", *METRICS))
 
 
 # ------------------------------------------------------------------------------------------------

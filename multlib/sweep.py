@@ -85,6 +85,8 @@ __all__ = [
     "machine_signature",
     "curves_path",
     "RESULTS_DIR",
+    "write_csv",
+    "read_csv",
     "STUDIES",
     "Study",
     "study_path",
@@ -167,6 +169,44 @@ test range; ``test_finite_fraction`` is the share of finite test predictions (an
 RESULTS_DIR: Path = Path(str(resources.files("multlib") / "results"))
 """The committed results, shipped inside the package (package data), so that a notebook opened alone
 (Colab, a download) reads them through ``multlib``; ``python -m multlib.sweep`` writes here."""
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], columns: Sequence[str]) -> Path:
+    """Write ``rows`` as CSV with ``columns`` (other keys are left out), making the folder if needed.
+
+    Floats are written as ``repr``, so they read back exactly (``nan`` and ``inf`` included); ``None``
+    is written as an empty field. Every committed result of the book is written this way.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row[k] is None else repr(row[k]) if isinstance(row[k], float) else row[k]
+                             for k in columns})
+    return path
+
+
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    command: str,
+    ints: Sequence[str] = (),
+    floats: Sequence[str] = (),
+    bools: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Read a CSV of :func:`write_csv` back, with ``ints``, ``floats`` and ``bools`` typed (others stay text).
+
+    A missing file raises ``FileNotFoundError`` naming ``command``, the one that regenerates it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: regenerate it with `{command}`")
+    with path.open(newline="") as fh:
+        return [dict(raw, **{k: int(raw[k]) for k in ints}, **{k: float(raw[k]) for k in floats},
+                     **{k: raw[k] == "True" for k in bools})
+                for raw in csv.DictReader(fh)]
 
 
 @dataclass(frozen=True)
@@ -458,12 +498,7 @@ def write_results(
     out = Path(out)
     if not rows:
         raise ValueError("rows must not be empty")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row[k] is None else _fmt(row[k])) for k in COLUMNS})
+    write_csv(rows, out, COLUMNS)
     np.savez_compressed(
         curves_path(out),
         loss=np.stack([np.asarray(r["train_loss"], np.float64) for r in rows]),
@@ -474,12 +509,6 @@ def write_results(
         meta=np.array(json.dumps(meta or {})),
     )
     return out
-
-
-def _fmt(value: Any) -> Any:
-    if isinstance(value, float):
-        return repr(value)  # round-trips exactly; nan and inf as "nan"/"inf"
-    return value
 
 
 def read_results(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], np.ndarray]:
