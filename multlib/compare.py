@@ -56,6 +56,9 @@ __all__ = [
     "NotApplicable",
     "success_table",
     "count_successes",
+    "SUMMARY_GROUPS",
+    "format_success_summary",
+    "diverged_counts",
     "heatmap_grid",
     "write_rows",
     "read_rows",
@@ -580,6 +583,44 @@ def count_successes(rows: Sequence[dict[str, Any]], keep: Callable[[str, str], b
     ``"n/a"`` when the method could take none of them."""
     applicable = [r for r in rows if keep(r["formula"], r["domain"]) and r["status"] != "not applicable"]
     return f"{sum(bool(r['success']) for r in applicable)}/{len(applicable)}" if applicable else "n/a"
+
+
+SUMMARY_GROUPS: dict[str, Callable[[str, str], bool]] = {
+    "all": lambda f, d: True,
+    "paper range": lambda f, d: d == "paper",
+    "[1,2]->[2,6]": lambda f, d: d == "nmu",
+    "below one": lambda f, d: d == "below_one",
+    "signed": lambda f, d: d == "signed",
+    "division": lambda f, d: f == "x1/x2",
+    "sum x1(x2+x3)+x4": lambda f, d: f == "x1(x2+x3)+x4",
+}
+"""Groups of benchmark cells, ``(formula, domain) -> bool``, that Chapter 5b counts successes over."""
+
+
+def format_success_summary(
+    rows: Sequence[dict[str, Any]], groups: dict[str, Callable[[str, str], bool]] = SUMMARY_GROUPS
+) -> str:
+    """A text table: per method (in the rows' order), its successes ``"k/n"`` in each group of cells
+    (:func:`count_successes`) and the lowest median error of any one cell (:func:`success_table`)."""
+    table = success_table(rows)
+    lines = [f"{'method':12s} " + " ".join(f"{g:>16s}" for g in groups) + "  lowest cell median"]
+    for m in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == m]
+        medians = [t["median"] for (mm, _, _), t in table.items() if mm == m and t["status"] != "not applicable"]
+        lowest = min(medians, default=math.nan)
+        lines.append(f"{m:12s} " + " ".join(f"{count_successes(mine, keep):>16s}" for keep in groups.values())
+                     + f"  {lowest:18.0e}")
+    return "\n".join(lines)
+
+
+def diverged_counts(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per method with a diverged fit (in the rows' order): its diverged fits, all and on the signed domain."""
+    out: dict[str, tuple[int, int]] = {}
+    for m in dict.fromkeys(r["method"] for r in rows):
+        gone = [r for r in rows if r["method"] == m and r["status"] == "diverged"]
+        if gone:
+            out[m] = (len(gone), sum(r["domain"] == "signed" for r in gone))
+    return out
 
 
 def heatmap_grid(

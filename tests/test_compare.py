@@ -153,3 +153,8 @@ def test_success_counts_and_heatmap_grid_from_known_rows() -> None:
     assert labels == [["1/2", "0/1"], ["0/0", "0/1"]]
     with pytest.raises(ValueError, match="floor and ceiling"):
         compare.heatmap_grid({}, [], [], floor=1.0, ceiling=1.0)
+    summary = compare.format_success_summary(rows, {"all": lambda f, d: True, "signed": lambda f, d: d == "signed"})
+    assert [line.split() for line in summary.splitlines()] == [
+        ["method", "all", "signed", "lowest", "cell", "median"], ["a", "1/2", "n/a", "5e-04"], ["b", "0/2", "0/1", "1e+03"]]
+    more = rows + [row("b", "x1x2", "signed", 1, "diverged", math.inf)]
+    assert compare.diverged_counts(more) == {"b": (2, 1)}
