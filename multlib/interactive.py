@@ -12,7 +12,7 @@ may train a model for a few seconds.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 __all__ = ["control", "knobs"]
 
@@ -65,8 +65,3 @@ def knobs(draw: Callable[..., Any], defaults: dict[str, Any] | None = None, **sp
     ui = widgets.interactive(draw, **controls)
     display(ui)
     return ui
-
-
-def _options(ui: Any) -> Sequence[Any]:
-    """The controls of an ``interactive`` (for tests)."""
-    return ui.children[:-1]

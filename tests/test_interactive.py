@@ -3,7 +3,7 @@
 import ipywidgets as widgets
 import pytest
 
-from multlib.interactive import _options, control, knobs
+from multlib.interactive import control, knobs
 
 
 def test_control_kinds():
@@ -30,7 +30,7 @@ def test_knobs_draws_at_defaults_and_on_change():
     ui = knobs(lambda width, high: calls.append((width, high)), defaults={"width": 64},
                width=(8, 256, 8), high=(0.5, 4.0, 0.5))
     assert calls[-1] == (64, 0.5)
-    width, high = _options(ui)
+    width, high = ui.children[:-1]  # the controls; the last child is the output area
     high.value = 2.0
     assert calls[-1] == (64, 2.0)
 
