@@ -125,13 +125,13 @@ def test_draw_states_the_numbers_in_its_titles(monkeypatch):
 
 def test_draw_normaliser_works_as_a_knob(monkeypatch):
     # Every parameter of draw_normaliser must be a knob: interactive() makes a control for each.
-    from multlib.interactive import _options, knobs
+    from multlib.interactive import knobs
     from multlib.sweep import NORMALISERS
 
     titles = []
     monkeypatch.setattr(plt, "show", lambda: (titles.append(plt.gcf().axes[1].get_title()), plt.close("all")))
     ui = knobs(kf.draw_normaliser, defaults={"n": 10_000}, n=list(NORMALISERS), pair=["symlog_symexp", "relu_linear"])
     assert "57.6 %" in titles[-1]
-    n_control, pair_control = _options(ui)
+    n_control, pair_control = ui.children[:-1]  # the controls; the last child is the output area
     n_control.value = 1
     assert "10.2 % (mean) against 10.2 %" in titles[-1]
