@@ -9,11 +9,14 @@ BOOK_FLAGS := -W -n --keep-going
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-# nbval re-executes the notebooks in another numeric configuration than the one that stored their
-# outputs (oneDNN kernels off, one thread each for intra- and inter-op work), so that an output that
-# depends on the CPU's rounding fails here, on the developer's machine, and not on a reader's.
-# `make test NB_NUMERICS=` runs them in the default configuration instead.
-NB_NUMERICS ?= TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+# The tests run in another numeric configuration than the one that stored the notebooks' outputs and
+# the committed results: TensorFlow with oneDNN kernels off and one thread each for intra- and inter-op
+# work, and numpy's OpenBLAS on one thread with another CPU's kernels (.ci/other_blas_kernel.py picks
+# them: Sandybridge on an AVX2 or AVX-512 machine). Each changes how sums and products round, as a
+# reader's CPU would, so an output or assertion that depends on the last bits fails here, on the
+# developer's machine, and not on a reader's. `make test NB_NUMERICS=` runs in the default configuration.
+NB_NUMERICS ?= TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+	OPENBLAS_NUM_THREADS=1 $$($(PYTHON) .ci/other_blas_kernel.py)
 
 .PHONY: book test unit notebooks book-stored browser test-wheel test-min results clean
 
@@ -32,7 +35,7 @@ test: unit notebooks book-stored browser
 
 # The browser test needs a built book and Chromium, so the unit tests leave it out.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q --ignore=tests/browser
+	env $(NB_NUMERICS) $(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 notebooks: $(STAMP)
 	env $(NB_NUMERICS) $(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 900 -q

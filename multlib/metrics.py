@@ -7,13 +7,22 @@ train or score a model against the mean of the batch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["rmse", "mae", "percentage_error", "max_relative_error", "keras_mae", "keras_mse", "keras_percentage_error"]
+__all__ = ["ROUNDING_FLOOR", "format_error", "rmse", "mae", "percentage_error", "max_relative_error",
+           "keras_mae", "keras_mse", "keras_percentage_error"]
+
+#: Relative error below which a result is rounding, not model: its digits change with the CPU's kernels
+#: (numpy's BLAS, TensorFlow's oneDNN, the thread count). Compare such a number against this absolute
+#: ceiling (``math.isclose(a, b, rel_tol=..., abs_tol=ROUNDING_FLOOR["float64"])``), never as a ratio,
+#: and print it with :func:`format_error`. float64 rounds at 1.1e-16 and float32 at 6e-8; the floors
+#: leave room for the thousands of roundings in a fit.
+ROUNDING_FLOOR: dict[str, float] = {"float64": 1e-12, "float32": 1e-6}
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -24,6 +33,19 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     if t.size == 0:
         raise ValueError("y_true must not be empty")
     return t.reshape(-1), p.reshape(-1)
+
+
+def format_error(value: float, floor: float = ROUNDING_FLOOR["float64"], spec: str = ".1e") -> str:
+    """``value`` formatted with ``spec``, or ``"< 1e-12"`` (the floor) when it lies below ``floor``.
+
+    A rounding-level error prints as the bound it is under, so that a stored output reads the same on
+    every CPU; an error above the floor keeps its digits.
+    """
+    if not floor > 0:
+        raise ValueError(f"floor must be positive, got {floor!r}")
+    if math.isnan(value):
+        raise ValueError(f"value must be a number, got {value!r}")
+    return f"< {floor:.0e}" if abs(value) < floor else f"{value:{spec}}"
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:

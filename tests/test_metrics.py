@@ -37,3 +37,19 @@ def test_keras_losses_reshape_instead_of_broadcasting(loss):
                 metrics.keras_percentage_error: 100 * np.mean(1 / y_true)}[loss]
     assert float(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-6)
     assert float(loss(y_true.reshape(-1, 1), y_pred)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_format_error_prints_rounding_level_values_as_their_bound():
+    assert metrics.format_error(3.7e-15) == "< 1e-12"
+    assert metrics.format_error(-3.7e-15) == "< 1e-12"
+    assert metrics.format_error(2.5e-9) == "2.5e-09"
+    assert metrics.format_error(111.72, spec=".1f") == "111.7"
+    assert metrics.format_error(4e-15, 1e-14) == "< 1e-14"
+    assert metrics.format_error(6.4e-8, metrics.ROUNDING_FLOOR["float32"]) == "< 1e-06"
+    assert metrics.format_error(0.0) == "< 1e-12"
+
+
+@pytest.mark.parametrize("value, floor, name", [(float("nan"), 1e-12, "value"), (1.0, 0.0, "floor"), (1.0, -1e-12, "floor")])
+def test_format_error_rejects_a_nan_value_or_a_non_positive_floor(value, floor, name):
+    with pytest.raises(ValueError, match=name):
+        metrics.format_error(value, floor)

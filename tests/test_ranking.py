@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from multlib import ranking
+from multlib import metrics, ranking
 
 
 @pytest.fixture(scope="module")
@@ -227,4 +227,6 @@ def test_committed_results_reproduce_a_slice() -> None:
         assert row["status"] == old["status"] == "ok"
         for metric in ("ndcg", "ndcg_deep", "overlap"):
             assert abs(row[metric] - old[metric]) < 1e-9, (metric, row, old)
-        assert abs(row["corpus_error"] - old["corpus_error"]) <= 1e-6 * old["corpus_error"] + 1e-14, (row, old)
+        # At sigma = 0 the error is float64 rounding (~1e-15), whose digits change with the BLAS kernel.
+        assert math.isclose(row["corpus_error"], old["corpus_error"], rel_tol=1e-6,
+                            abs_tol=metrics.ROUNDING_FLOOR["float64"]), (row, old)
