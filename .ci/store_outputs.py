@@ -4,7 +4,8 @@
 
 Runs in the default numeric configuration (the one `make test` checks the outputs against from
 another configuration), and drops what goes to stderr (TensorFlow's start-up log, with process ids
-and times), which neither nbval (conftest.py) nor the book (`stderr_output: remove`) shows.
+and times), which neither nbval (conftest.py) nor the book (`stderr_output: remove`) shows, and the
+sliders' widget state, with which the book would load the widgets' scripts from a CDN.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def store(path: str) -> None:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
     print(f"{path}: executed and stored in {time.perf_counter() - began:.0f} s", flush=True)
 

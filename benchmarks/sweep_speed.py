@@ -29,7 +29,8 @@ import numpy as np  # noqa: E402
 from multlib.data import PAPER_TASKS, TARGETS, make_split  # noqa: E402
 from multlib.fused import FusedPaperModels  # noqa: E402
 from multlib.models import paper_model  # noqa: E402
-from multlib.sweep import BATCH_SIZE, LAYOUTS, LEARNING_RATE, N_TRAIN, SWEEP_PAIRS, init_seed  # noqa: E402
+from multlib.data import N_TRAIN  # noqa: E402
+from multlib.sweep import BATCH_SIZE, LAYOUTS, LEARNING_RATE, SWEEP_PAIRS, init_seed  # noqa: E402
 
 FULL_MEMBERS = len(SWEEP_PAIRS) * len(PAPER_TASKS) * 3
 FULL_EPOCHS = 100

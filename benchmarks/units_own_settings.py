@@ -14,7 +14,7 @@ end compares that with training one model alone.
 
 The per-seed results (solved or not, the selected step, its errors, the unit's weights there) go to
 ``--out`` (default: the package's results folder, ``units_own_settings.csv``), which Chapter 5b reads
-with multlib.units.read_own_settings. The committed file comes from
+with multlib.compare.read_own_settings. The committed file comes from
 
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 python benchmarks/units_own_settings.py \
         --seeds 50 --other-seeds 30 --steps 20000
@@ -34,10 +34,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from multlib.data import uniform  # noqa: E402
-from multlib.sweep import RESULTS_DIR, write_csv  # noqa: E402
+from multlib.compare import OWN_SETTINGS_COLUMNS  # noqa: E402
+from multlib.results import RESULTS_DIR, write_csv  # noqa: E402
 from multlib.parallel import train_parallel  # noqa: E402
 from multlib.units import (  # noqa: E402
-    NAC, NALU, NAU, NMU, OWN_SETTINGS_COLUMNS, RealNPU, SparsityRegularizer, linear_ramp, nmu_success_threshold,
+    NAC, NALU, NAU, NMU, RealNPU, SparsityRegularizer, linear_ramp, nmu_success_threshold,
     set_sparsity_strength, wilson_interval,
 )
 

@@ -1,22 +1,24 @@
 """multlib: the helper library of the book *When should a neural network multiply?*
 
-Modules, in the order the book needs them:
+The modules form layers; each imports only from the layers below it, so the package reads bottom-up
+(the design note is in the README's library section):
 
-* :mod:`multlib.data` - uniform samples, disjoint train/test ranges, the paper's named tasks;
-* :mod:`multlib.activations` - the symmetric log/exp pair as Keras activations;
-* :mod:`multlib.models` - the ReLU multiplier, the paper's network, log-space power-law fits;
-* :mod:`multlib.training` - seeding and a training helper that stops on divergence;
-* :mod:`multlib.metrics` - RMSE, MAE, the paper's percentage error, reshaping Keras losses;
-* :mod:`multlib.plotting` - the book's plot style and recurring figures;
-* :mod:`multlib.fused` and :mod:`multlib.sweep` - many small models trained as one, for sweeps;
-* :mod:`multlib.improved` - a network of learned product terms that extrapolates (Chapter 5a);
-* :mod:`multlib.units` - the arithmetic units of the literature as Keras layers (Chapter 5b);
-* :mod:`multlib.parallel` - many independent Keras models trained as one computation;
-* :mod:`multlib.compare` and :mod:`multlib.laws` - every method on one extrapolation benchmark,
-  and on ten laws of physics;
-* :mod:`multlib.ranking` - a search-ranking score learned from first-page logs (Chapter 6);
-* :mod:`multlib.interactive` and :mod:`multlib.knob_figures` - sliders for the chapters' knobs, and
-  the figures they redraw.
+1. **Building blocks**, which know nothing of the studies: :mod:`~multlib.data` (samples, ranges, the
+   paper's tasks), :mod:`~multlib.activations` (symlog/symexp), :mod:`~multlib.metrics` (errors and
+   the rounding floor), :mod:`~multlib.power_law` and :mod:`~multlib.models`, :mod:`~multlib.training`,
+   :mod:`~multlib.fused` and :mod:`~multlib.parallel` (many small models trained as one),
+   :mod:`~multlib.improved` (Chapter 5a), :mod:`~multlib.units` (Chapter 5b), and the problems the
+   studies pose: :mod:`~multlib.problems` (domains, formulas, the benchmark), :mod:`~multlib.laws`
+   (ten laws of physics), :mod:`~multlib.search` (a simulated search engine, Chapter 6).
+2. **Committed results**: :mod:`~multlib.results` (paths in the package, CSV and metadata, the
+   machine signature).
+3. **Methods**: :mod:`~multlib.methods`, every way of multiplying with its recipe, by name.
+4. **Studies**, one per experiment, each with ``run``, a reader of its committed rows and ``main``
+   (its command): :mod:`~multlib.sweep` (Chapter 4), :mod:`~multlib.compare` (Chapter 5b),
+   :mod:`~multlib.ranking` (Chapter 6).
+5. **What the chapters show**: :mod:`~multlib.summaries` (tables from the studies' rows),
+   :mod:`~multlib.plotting` (the book's style and figures), :mod:`~multlib.interactive` and
+   :mod:`~multlib.knob_figures` (sliders and the figures they redraw).
 """
 
 import os
@@ -54,7 +56,7 @@ _check_versions()
 # wants them sets TF_CPP_MIN_LOG_LEVEL before importing multlib.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from multlib import activations  # noqa: E402, data, metrics, models, plotting, training
+from multlib import activations, data, metrics, models, plotting, training  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["MIN_VERSIONS", "activations", "data", "metrics", "models", "plotting", "training", "__version__"]

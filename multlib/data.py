@@ -28,6 +28,8 @@ __all__ = [
     "PAPER_TASKS",
     "PAPER_TABLE_I",
     "PaperResult",
+    "N_TRAIN",
+    "N_TEST",
 ]
 
 Range = tuple[float, float]
@@ -37,6 +39,10 @@ PAPER_TRAIN: Range = (10.0, 100.0)
 """Goel's training range for every input: ``U[10, 100)``."""
 PAPER_TEST: Range = (100.0, 1000.0)
 """Goel's test range for every input, disjoint from training: ``U[100, 1000)``."""
+N_TRAIN: int = 10_000
+"""Training points per fit in every study of the book (the paper does not say; 10,000 is the brief's choice)."""
+N_TEST: int = 10_000
+"""Test points per fit in every study of the book."""
 
 
 def check_range(value: Range, name: str = "value_range") -> tuple[float, float]:

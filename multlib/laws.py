@@ -3,20 +3,21 @@
 Each law keeps its real constant (G, k, R, g), so a method must learn the coefficient as well as the
 exponents; inputs are in SI units and drawn from ``[1, 5]`` for training and ``[5, 25]`` for testing
 (charges from both signs). Products, quotients, powers (including square roots) and two sums of
-products are represented. :func:`run_laws` scores every method of :mod:`multlib.compare` on them.
+products are represented. :func:`multlib.compare.run_laws` scores every method of the book on them.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from multlib.compare import Domain, Formula, domain
+from multlib.data import N_TEST, N_TRAIN, check_positive_int
+from multlib.problems import CellData, Domain, Formula, domain, sample
 
-__all__ = ["Law", "LAWS", "TRAIN", "TEST", "SIGNED_TRAIN", "SIGNED_TEST", "law_problems", "run_laws"]
+__all__ = ["Law", "LAWS", "TRAIN", "TEST", "SIGNED_TRAIN", "SIGNED_TEST", "law_problems"]
 
 G = 6.674e-11  # gravitational constant, N m^2 / kg^2
 K = 8.988e9  # Coulomb's constant, N m^2 / C^2
@@ -41,8 +42,6 @@ class Law:
 
     def sample(self, n: int, seed: int, test: bool) -> np.ndarray:
         """Inputs on the training (``test=False``) or test range; signed variables take both signs."""
-        from multlib.compare import sample
-
         x = sample(TEST if test else TRAIN, n, len(self.variables), seed)
         signs = np.random.default_rng(seed + 7).choice([-1.0, 1.0], size=x.shape)
         return np.where(np.array(self.signed), x * signs, x)
@@ -83,11 +82,9 @@ LAWS: dict[str, Law] = {
 
 
 def law_problems(
-    laws: Sequence[str] | None = None, seeds: int = 5, *, n_train: int = 10_000, n_test: int = 10_000
-) -> dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    laws: Sequence[str] | None = None, seeds: int = 5, *, n_train: int = N_TRAIN, n_test: int = N_TEST
+) -> dict[tuple[str, str, int], CellData]:
     """The data of every law and seed, keyed ``(law, "laws", seed)`` as :func:`multlib.compare.score_fits` wants."""
-    from multlib.data import check_positive_int
-
     names = list(LAWS) if laws is None else list(laws)
     for name in names:
         if name not in LAWS:
@@ -100,18 +97,3 @@ def law_problems(
             problems[(name, "laws", s)] = (x, law.formula.fn(x), x_test, law.formula.fn(x_test))
     return problems
 
-
-def run_laws(
-    methods: Sequence[str] | None = None,
-    laws: Sequence[str] | None = None,
-    seeds: int = 5,
-    *,
-    n_train: int = 10_000,
-    n_test: int = 10_000,
-    progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Every method on every law and seed; rows as :func:`multlib.compare.run_comparison` makes them,
-    with ``domain`` set to ``"laws"``."""
-    from multlib import compare
-
-    return compare.score_fits(methods, law_problems(laws, seeds, n_train=n_train, n_test=n_test), progress=progress)

@@ -1,20 +1,36 @@
-"""One plotting style for the whole book, and the figures that recur across chapters."""
+"""One plotting style for the whole book, and its figures: the recurring ones and the studies' own.
+
+Every method of the book keeps one colour in every figure (:data:`METHOD_COLORS`). The figures of
+the committed studies take their numbers from :mod:`multlib.summaries` (the comparison's heat map)
+or from rows and fits directly (Chapter 6's :func:`plot_scores` and :func:`plot_noise`).
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from multlib.data import Range, check_range
+from multlib.data import Range, check_positive_int, check_range
+from multlib.search import Corpus, Logs
 
 __all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_curve_family", "plot_histograms",
-           "plot_success_heatmap", "COLORS"]
+           "plot_success_heatmap", "plot_scores", "plot_noise", "COLORS", "METHOD_COLORS", "method_color"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TRAIN_SHADE = "#f2e6c9"
+METHOD_COLORS: dict[str, str] = {
+    **dict(zip(("relu_mlp", "paper", "power_law", "improved", "nau_nmu"), COLORS)),
+    **dict(zip(("product_unit", "nalu", "npu", "realnpu"), COLORS[5:] + ["#bcbd22"])),
+}
+"""One colour per method of :data:`multlib.methods.METHODS`, the same in every figure."""
+
+
+def method_color(name: str, k: int = 0) -> str:
+    """The colour of method ``name``; a name outside :data:`METHOD_COLORS` takes the ``k``-th of :data:`COLORS`."""
+    return METHOD_COLORS.get(name, COLORS[k % len(COLORS)])
 
 
 def use_style() -> None:
@@ -240,3 +256,79 @@ def plot_success_heatmap(
     ax.set(title=title, xlabel=xlabel or "", ylabel=ylabel or "")
     ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     return ax
+
+
+def plot_scores(corpus: Corpus, logs: Logs, predictions: dict[str, np.ndarray], *, title: str,
+                n_points: int = 4000, seed: int = 0) -> Any:
+    """Predicted against true score on a sample of the corpus, one panel per method, log-log axes.
+
+    The score range of the logs is shaded and the logged documents are drawn in black, so the
+    reader sees each method inside and outside what it was trained on. Predictions at or below zero
+    (a ReLU network's extrapolation) are drawn at the bottom edge and their share of the corpus is
+    given in the panel's title.
+    """
+    if not predictions:
+        raise ValueError("predictions must name at least one method, got none")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(corpus.score), size=min(check_positive_int(n_points, "n_points"), len(corpus.score)),
+                      replace=False)
+    logged = np.concatenate([logs.index_train, logs.index_heldout])
+    low = float(corpus.score.min())
+    lo, hi = low / 3, 3.0
+    fig, axes = plt.subplots(1, len(predictions), figsize=(3.3 * len(predictions), 3.4), sharey=True,
+                             squeeze=False)
+    for k, (ax, (name, pred)) in enumerate(zip(axes[0], predictions.items())):
+        color = method_color(name, k)
+        pred = np.asarray(pred, dtype=np.float64).reshape(-1)
+        if pred.size != corpus.score.size:
+            raise ValueError(f"predictions[{name!r}] must have one score per document, got {pred.size}")
+        ax.axvspan(float(corpus.score[logged].min()), hi, color=TRAIN_SHADE, alpha=0.8, zorder=0,
+                   label="logged score range")
+        ax.plot([lo, hi], [lo, hi], color="black", lw=1, ls="--", label="exact")
+        shown = np.clip(pred[pick], lo * 1.01, hi)
+        ax.scatter(corpus.score[pick], shown, s=3, color=color, alpha=0.5, rasterized=True,
+                   label="corpus sample")
+        ax.scatter(corpus.score[logged], np.clip(pred[logged], lo * 1.01, hi), s=3, color="black", alpha=0.4,
+                   rasterized=True, label="logged documents")
+        below = int(np.sum(pred <= 0))
+        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="true score",
+               title=f"{name}" + (f" ({100 * below / pred.size:.0f} % <= 0)" if below else ""))
+    axes[0][0].set_ylabel("predicted score")
+    axes[0][0].legend(loc="upper left", fontsize=7, markerscale=3)
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequence[str] | None = None,
+               random_ndcg: float | None = None) -> Any:
+    """Two panels against the noise level: the median relative error over the corpus (log axis) and
+    the mean NDCG@10 beyond the first page; a line through the medians over seeds and one dot per
+    seed, for each of ``methods`` (default: every method of the rows, in their order). ``random_ndcg``,
+    if given, draws what a random order scores on the right panel."""
+    if not rows:
+        raise ValueError("rows must hold at least one study row, got none")
+    methods = list(dict.fromkeys(r["method"] for r in rows)) if methods is None else list(methods)
+    fig, (ax_err, ax_ndcg) = plt.subplots(1, 2, figsize=(12, 4))
+    for k, method in enumerate(methods):
+        color = method_color(method, k)
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            raise ValueError(f"methods names {method!r}, which has no rows")
+        sigmas = sorted({float(r["sigma"]) for r in mine})
+        for ax, metric in ((ax_err, "corpus_error"), (ax_ndcg, "ndcg_deep")):
+            values = [[r[metric] for r in mine if float(r["sigma"]) == s] for s in sigmas]
+            ax.plot(sigmas, [np.median(v) for v in values], "-o", color=color, label=method, ms=4)
+            for s, v in zip(sigmas, values):
+                ax.scatter([s] * len(v), v, color=color, s=10, alpha=0.5)
+    ax_err.set(yscale="log", xlabel="noise on the logged scores (sigma of log-normal)",
+               ylabel="median relative error, whole corpus")
+    if random_ndcg is not None:
+        ax_ndcg.axhline(random_ndcg, color="grey", ls=":", lw=1.5, label="random order")
+    ax_ndcg.set(xlabel="noise on the logged scores (sigma of log-normal)",
+                ylabel="mean NDCG@10 beyond the first page")
+    # Outside the axes: inside, the legend would hide some of the seeds' dots.
+    ax_ndcg.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig

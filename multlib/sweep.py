@@ -6,7 +6,7 @@ paper's network ``Dense(16, a1) -> Dense(12, a2) -> Dense(1)`` trained alone in 
 and tested on ``n_test`` points from U[100, 1000) (:func:`multlib.data.make_split`).
 
 Each study (:data:`STUDIES`: the main sweep and Chapter 4's learning-rate and normalising-factor
-studies) writes two files into the package's own results folder (:data:`RESULTS_DIR`), which is
+studies) writes two files into the package's own results folder (:data:`multlib.results.RESULTS_DIR`), which is
 where :func:`read_study` reads them, in a source checkout and in an installed wheel alike:
 
 * ``OUT`` (CSV), one row per (task, a1, a2, seed), columns :data:`COLUMNS`;
@@ -20,7 +20,7 @@ the initial weights; all 122 pairs of one (task, seed) start from the *same* ini
 is the same for every member (:data:`SHUFFLE_SEED`), so the layout (which members train together)
 changes the speed but, up to an ulp of rounding, not the numbers. A slice re-run reproduces the
 full sweep's rows bit for bit only on some machines (seen on the AVX-512 CPU that made the committed
-sweep; :func:`machine_signature` is stored in ``meta``). Elsewhere, or on another CPU, 100 epochs of
+sweep; :func:`multlib.results.machine_signature` is stored in ``meta``). Elsewhere, or on another CPU, 100 epochs of
 Adam on MAE amplify one-ulp differences, so a single run's final test error moves by a few points
 (as much as the seed-to-seed spread); compare means over seeds.
 
@@ -32,41 +32,27 @@ behind that choice).
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
 import os
-import platform
 import sys
 import time
 import zlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from multlib import activations
 from multlib.activations import PAPER_BASELINES
-from multlib.data import (
-    PAPER_TABLE_I,
-    PAPER_TASKS,
-    TARGETS,
-    PaperResult,
-    check_positive_int,
-    get_task,
-    make_split,
-)
+from multlib.data import N_TEST, N_TRAIN, PAPER_TASKS, TARGETS, check_positive_int, get_task, make_split
+from multlib.fused import FusedPaperModels
 from multlib.metrics import mae, percentage_error
+from multlib.results import RESULTS_DIR, curves_path, read_csv, read_curves, run_meta, write_csv, write_curves
+from multlib.training import EpochProgress
 
 __all__ = [
     "PAPER_PAIR",
-    "PairSummary",
-    "TableRow",
-    "summarize",
-    "best_pairs",
-    "loss_curves",
-    "table_one",
     "SWEEP_PAIRS",
     "COLUMNS",
     "N_TRAIN",
@@ -81,17 +67,13 @@ __all__ = [
     "run_sweep",
     "write_results",
     "read_results",
-    "read_meta",
-    "machine_signature",
-    "curves_path",
-    "RESULTS_DIR",
-    "write_csv",
-    "read_csv",
     "STUDIES",
     "Study",
+    "NORMALISERS",
+    "STUDY_RATES",
     "study_path",
     "read_study",
-    "run_study",
+    "run",
     "main",
 ]
 
@@ -100,10 +82,6 @@ SWEEP_PAIRS: tuple[tuple[str, str], ...] = tuple((a, b) for a in PAPER_BASELINES
 )
 """The 121 ordered pairs of the paper's baselines, then the paper's ``("symlog", "symexp")``."""
 
-N_TRAIN: int = 10_000
-"""Training points per task and seed (the paper does not say; 10,000 is the brief's choice)."""
-N_TEST: int = 10_000
-"""Test points per task and seed, on U[100, 1000)."""
 BATCH_SIZE: int = 32
 """Keras's default batch size (the paper does not say)."""
 EPOCHS: int = 100
@@ -141,72 +119,14 @@ LAYOUTS: tuple[str, ...] = ("joint", "per_seed", "per_task", "per_task_seed")
 """Which members train together: all at once (fastest measured), or one run per seed/task/both."""
 
 COLUMNS: tuple[str, ...] = (
-    "task",
-    "a1",
-    "a2",
-    "seed",
-    "n_features",
-    "n_train",
-    "n_test",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "train_loss_final",
-    "train_loss_min",
-    "train_percentage_error",
-    "test_percentage_error",
-    "test_mae",
-    "test_finite_fraction",
-    "diverged",
-    "diverged_epoch",
+    "task", "a1", "a2", "seed", "n_features", "n_train", "n_test", "epochs", "batch_size", "learning_rate",
+    "train_loss_final", "train_loss_min", "train_percentage_error", "test_percentage_error", "test_mae",
+    "test_finite_fraction", "diverged", "diverged_epoch",
 )
 """CSV columns. ``train_loss_final`` is the last epoch's Keras-style training loss (MAE);
 ``train_percentage_error`` is eq. (3) on the training inputs after training; ``test_*`` are on the
 test range; ``test_finite_fraction`` is the share of finite test predictions (an overflowing
 ``symexp`` gives inf); ``diverged_epoch`` is 1-based, empty when the member never diverged."""
-
-
-RESULTS_DIR: Path = Path(str(resources.files("multlib") / "results"))
-"""The committed results, shipped inside the package (package data), so that a notebook opened alone
-(Colab, a download) reads them through ``multlib``; ``python -m multlib.sweep`` writes here."""
-
-
-def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str], columns: Sequence[str]) -> Path:
-    """Write ``rows`` as CSV with ``columns`` (other keys are left out), making the folder if needed.
-
-    Floats are written as ``repr``, so they read back exactly (``nan`` and ``inf`` included); ``None``
-    is written as an empty field. Every committed result of the book is written this way.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row[k] is None else repr(row[k]) if isinstance(row[k], float) else row[k]
-                             for k in columns})
-    return path
-
-
-def read_csv(
-    path: str | os.PathLike[str],
-    *,
-    command: str,
-    ints: Sequence[str] = (),
-    floats: Sequence[str] = (),
-    bools: Sequence[str] = (),
-) -> list[dict[str, Any]]:
-    """Read a CSV of :func:`write_csv` back, with ``ints``, ``floats`` and ``bools`` typed (others stay text).
-
-    A missing file raises ``FileNotFoundError`` naming ``command``, the one that regenerates it.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: regenerate it with `{command}`")
-    with path.open(newline="") as fh:
-        return [dict(raw, **{k: int(raw[k]) for k in ints}, **{k: float(raw[k]) for k in floats},
-                     **{k: raw[k] == "True" for k in bools})
-                for raw in csv.DictReader(fh)]
 
 
 @dataclass(frozen=True)
@@ -258,7 +178,7 @@ def read_study(name: str) -> tuple[list[dict[str, Any]], np.ndarray]:
     return read_results(path)
 
 
-def run_study(name: str, verbose: int = 1) -> list[dict[str, Any]]:
+def run(name: str, verbose: int = 1) -> list[dict[str, Any]]:
     """Train study ``name`` (:data:`STUDIES`): one :func:`run_sweep` per learning rate, rows concatenated."""
     study = STUDIES[study_path(name).stem]
     rows: list[dict[str, Any]] = []
@@ -291,8 +211,6 @@ def _check_args(
     learning_rate: float,
     layout: str,
 ) -> tuple[list[int], list[str], list[tuple[str, str]]]:
-    from multlib import activations
-
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds <= 0:
             raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}")
@@ -357,124 +275,102 @@ def run_sweep(
     Each row holds the :data:`COLUMNS` plus ``"train_loss"``, the ``(epochs,)`` loss curve.
     Rows come ordered by task, then seed, then pair, in the order given.
     """
-    import keras
-
-    from multlib.fused import FusedPaperModels
-
     seed_list, task_list, pair_list = _check_args(
         seeds, tasks, pairs, epochs, n_train, n_test, batch_size, learning_rate, layout
     )
-    # Always pad to the widest task, whatever the selection, so that a member runs the very same float
-    # operations in a slice as in the full sweep (100 epochs of Adam on MAE amplify one ulp).
-    d = max(task.n_features for task in TARGETS.values())
-
-    # One data set per (task, seed), zero-padded to d features.
     keys = [(t, s) for t in task_list for s in seed_list]
     splits = {k: make_split(k[0], n_train, n_test, seed=k[1]) for k in keys}
-
-    def padded(a: np.ndarray) -> np.ndarray:
-        out = np.zeros((a.shape[0], d), np.float32)
-        out[:, : a.shape[1]] = a
-        return out
-
     members = [(t, s, p) for t, s in keys for p in pair_list]
-    if layout == "joint":
-        groups = [members]
-    elif layout == "per_seed":
-        groups = [[m for m in members if m[1] == s] for s in seed_list]
-    elif layout == "per_task":
-        groups = [[m for m in members if m[0] == t] for t in task_list]
-    else:
-        groups = [[m for m in members if (m[0], m[1]) == k] for k in keys]
-
-    bar = _Progress(epochs * len(groups)) if verbose else None
-    done = [0]
+    groups = _layout_groups(members, layout, seed_list, task_list, keys)
+    settings = dict(n_train=n_train, n_test=n_test, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    bar = EpochProgress(epochs * len(groups)) if verbose else None
     results: dict[tuple[str, int, tuple[str, str]], dict[str, Any]] = {}
     t_start = time.perf_counter()
     for g, group in enumerate(groups):
-        gkeys = sorted({(t, s) for t, s, _ in group}, key=keys.index)
-        data_index = np.array([gkeys.index((t, s)) for t, s, _ in group])
-        x_train = np.stack([padded(splits[k].x_train) for k in gkeys])
-        y_train = np.stack([splits[k].y_train for k in gkeys]).astype(np.float32)
-        x_test = np.stack([padded(splits[k].x_test) for k in gkeys])
-        model = FusedPaperModels(
-            [p for _, _, p in group],
-            [get_task(t).n_features for t, _, _ in group],
-            [init_seed(t, s) for t, s, _ in group],
-            input_dim=d,
-        )
         if verbose:
-            print(f"run {g + 1}/{len(groups)}: {len(group)} members, {len(gkeys)} data sets", flush=True)
-
-        def tick(epoch: int, loss: np.ndarray) -> None:
-            done[0] += 1
-            if bar is not None:
-                bar.update(done[0], loss)
-
-        hist = model.fit(
-            x_train, y_train, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            shuffle_seed=SHUFFLE_SEED, data_index=data_index, on_epoch_end=tick,
-        )
-        pred_test = model.predict(x_test, data_index=data_index)
-        pred_train = model.predict(x_train, data_index=data_index)
-        for i, (t, s, p) in enumerate(group):
-            split = splits[(t, s)]
-            curve = hist.loss[i]
-            finite_test = np.isfinite(pred_test[i])
-            row: dict[str, Any] = {
-                "task": t,
-                "a1": p[0],
-                "a2": p[1],
-                "seed": s,
-                "n_features": get_task(t).n_features,
-                "n_train": n_train,
-                "n_test": n_test,
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "learning_rate": learning_rate,
-                "train_loss_final": float(curve[-1]),
-                "train_loss_min": float(np.nanmin(curve)) if np.any(np.isfinite(curve)) else math.nan,
-                "train_percentage_error": _score(percentage_error, split.y_train, pred_train[i]),
-                "test_percentage_error": _score(percentage_error, split.y_test, pred_test[i]),
-                "test_mae": _score(mae, split.y_test, pred_test[i]),
-                "test_finite_fraction": float(finite_test.mean()),
-                "diverged": bool(hist.diverged[i]),
-                "diverged_epoch": int(hist.diverged_epoch[i]) + 1 if hist.diverged[i] else None,
-                "train_loss": curve.copy(),
-            }
-            results[(t, s, p)] = row
+            n_sets = len({(t, s) for t, s, _ in group})
+            print(f"run {g + 1}/{len(groups)}: {len(group)} members, {n_sets} data sets", flush=True)
+        results.update(_train_group(group, keys, splits, settings, bar))
     if verbose:
         print(f"sweep: {len(members)} members x {epochs} epochs in {time.perf_counter() - t_start:.1f} s", flush=True)
     return [results[m] for m in members]
 
 
-class _Progress:
-    """A Keras progress bar on a terminal; on a log file, one plain line every 5 % of the epochs."""
+Member = tuple[str, int, tuple[str, str]]
+"""``(task, seed, (a1, a2))``: one network of the sweep."""
 
-    def __init__(self, total: int) -> None:
-        import keras
 
-        self.total = total
-        self.tty = sys.stdout.isatty()
-        self.every = max(1, total // 20)
-        self.start = time.perf_counter()
-        self.bar = (
-            keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=["diverged", "median_loss"])
-            if self.tty
-            else None
-        )
+def _layout_groups(members: list[Member], layout: str, seeds: list[int], tasks: list[str],
+                   keys: list[tuple[str, int]]) -> list[list[Member]]:
+    """The members that train together in one fused run, for each layout of :data:`LAYOUTS`."""
+    if layout == "joint":
+        return [members]
+    if layout == "per_seed":
+        return [[m for m in members if m[1] == s] for s in seeds]
+    if layout == "per_task":
+        return [[m for m in members if m[0] == t] for t in tasks]
+    return [[m for m in members if (m[0], m[1]) == k] for k in keys]
 
-    def update(self, done: int, loss: np.ndarray) -> None:
-        finite = loss[np.isfinite(loss)]
-        median = float(np.median(finite)) if finite.size else math.nan
-        diverged = int(np.sum(~np.isfinite(loss)))
-        if self.bar is not None:
-            self.bar.update(done, [("diverged", diverged), ("median_loss", median)])
-        elif done % self.every == 0 or done == self.total:
-            elapsed = time.perf_counter() - self.start
-            eta = elapsed / done * (self.total - done)
-            print(f"epoch {done}/{self.total} ({100 * done / self.total:.0f} %), {elapsed:.0f} s elapsed, "
-                  f"ETA {eta:.0f} s; this run: {diverged} diverged, median loss {median:.4g}", flush=True)
+
+def _padded(a: np.ndarray) -> np.ndarray:
+    """``a`` zero-padded to the widest task's features, in float32.
+
+    Always the widest task, whatever the selection, so that a member runs the very same float
+    operations in a slice as in the full sweep (100 epochs of Adam on MAE amplify one ulp).
+    """
+    out = np.zeros((a.shape[0], max(task.n_features for task in TARGETS.values())), np.float32)
+    out[:, : a.shape[1]] = a
+    return out
+
+
+def _train_group(group: list[Member], keys: list[tuple[str, int]], splits: dict[tuple[str, int], Any],
+                 settings: dict[str, Any], bar: EpochProgress | None) -> dict[Member, dict[str, Any]]:
+    """Train one fused run of ``group`` and return each member's row."""
+    gkeys = sorted({(t, s) for t, s, _ in group}, key=keys.index)
+    data_index = np.array([gkeys.index((t, s)) for t, s, _ in group])
+    x_train = np.stack([_padded(splits[k].x_train) for k in gkeys])
+    y_train = np.stack([splits[k].y_train for k in gkeys]).astype(np.float32)
+    x_test = np.stack([_padded(splits[k].x_test) for k in gkeys])
+    model = FusedPaperModels(
+        [p for _, _, p in group],
+        [get_task(t).n_features for t, _, _ in group],
+        [init_seed(t, s) for t, s, _ in group],
+        input_dim=x_train.shape[2],
+    )
+
+    def tick(epoch: int, loss: np.ndarray) -> None:
+        if bar is not None:
+            bar.update(bar.done + 1, loss)
+
+    hist = model.fit(
+        x_train, y_train, epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], shuffle_seed=SHUFFLE_SEED, data_index=data_index, on_epoch_end=tick,
+    )
+    pred_test = model.predict(x_test, data_index=data_index)
+    pred_train = model.predict(x_train, data_index=data_index)
+    return {m: _member_row(m, splits[(m[0], m[1])], settings, hist.loss[i], pred_train[i], pred_test[i],
+                           bool(hist.diverged[i]), int(hist.diverged_epoch[i]))
+            for i, m in enumerate(group)}
+
+
+def _member_row(member: Member, split: Any, settings: dict[str, Any], curve: np.ndarray, pred_train: np.ndarray,
+                pred_test: np.ndarray, diverged: bool, diverged_epoch: int) -> dict[str, Any]:
+    """One row of :data:`COLUMNS` (and ``train_loss``, the curve) for a trained member."""
+    t, s, p = member
+    return {
+        "task": t, "a1": p[0], "a2": p[1], "seed": s, "n_features": get_task(t).n_features,
+        "n_train": settings["n_train"], "n_test": settings["n_test"], "epochs": settings["epochs"],
+        "batch_size": settings["batch_size"], "learning_rate": settings["learning_rate"],
+        "train_loss_final": float(curve[-1]),
+        "train_loss_min": float(np.nanmin(curve)) if np.any(np.isfinite(curve)) else math.nan,
+        "train_percentage_error": _score(percentage_error, split.y_train, pred_train),
+        "test_percentage_error": _score(percentage_error, split.y_test, pred_test),
+        "test_mae": _score(mae, split.y_test, pred_test),
+        "test_finite_fraction": float(np.isfinite(pred_test).mean()),
+        "diverged": diverged,
+        "diverged_epoch": diverged_epoch + 1 if diverged else None,
+        "train_loss": curve.copy(),
+    }
 
 
 def _score(fn: Any, y: np.ndarray, pred: np.ndarray) -> float:
@@ -485,199 +381,29 @@ def _score(fn: Any, y: np.ndarray, pred: np.ndarray) -> float:
         return fn(y, pred)
 
 
-def curves_path(out: str | os.PathLike[str]) -> Path:
-    """Where :func:`write_results` puts the loss curves for the CSV ``out``."""
-    out = Path(out)
-    return out.with_name(out.stem + "_curves.npz")
+_TEXT, _INTS, _OPTIONAL_INTS, _BOOLS = ("task", "a1", "a2"), ("seed", "n_features", "n_train", "n_test", "epochs",
+                                                           "batch_size"), ("diverged_epoch",), ("diverged",)
 
 
 def write_results(
     rows: Sequence[dict[str, Any]], out: str | os.PathLike[str], meta: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``rows`` to the CSV ``out`` and their loss curves to :func:`curves_path` (``out``)."""
+    """Write ``rows`` to the CSV ``out`` and their loss curves to :func:`multlib.results.curves_path` (``out``)."""
     out = Path(out)
     if not rows:
         raise ValueError("rows must not be empty")
     write_csv(rows, out, COLUMNS)
-    np.savez_compressed(
-        curves_path(out),
-        loss=np.stack([np.asarray(r["train_loss"], np.float64) for r in rows]),
-        task=np.array([r["task"] for r in rows]),
-        a1=np.array([r["a1"] for r in rows]),
-        a2=np.array([r["a2"] for r in rows]),
-        seed=np.array([r["seed"] for r in rows]),
-        meta=np.array(json.dumps(meta or {})),
-    )
+    keys = {k: np.array([r[k] for r in rows]) for k in ("task", "a1", "a2", "seed")}
+    write_curves(out, np.stack([np.asarray(r["train_loss"], np.float64) for r in rows]), keys, meta)
     return out
 
 
 def read_results(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Read a sweep CSV back as typed rows, and its ``(rows, epochs)`` loss curves (if present)."""
-    path = Path(path)
-    ints = {"seed", "n_features", "n_train", "n_test", "epochs", "batch_size"}
-    rows: list[dict[str, Any]] = []
-    with path.open(newline="") as fh:
-        for raw in csv.DictReader(fh):
-            row: dict[str, Any] = {}
-            for k, v in raw.items():
-                if k in ("task", "a1", "a2"):
-                    row[k] = v
-                elif k == "diverged":
-                    row[k] = v == "True"
-                elif k == "diverged_epoch":
-                    row[k] = int(v) if v else None
-                elif k in ints:
-                    row[k] = int(v)
-                else:
-                    row[k] = float(v)
-            rows.append(row)
-    cpath = curves_path(path)
-    curves = np.load(cpath)["loss"] if cpath.exists() else np.empty((len(rows), 0))
-    return rows, curves
-
-
-def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The settings, versions, machine and wall time stored beside a sweep CSV (empty if none)."""
-    cpath = curves_path(path)
-    if not cpath.exists():
-        return {}
-    with np.load(cpath) as data:
-        return json.loads(str(data["meta"])) if "meta" in data else {}
-
-
-def machine_signature() -> dict[str, Any]:
-    """What float32 results depend on besides the code: CPU model, core count, library versions.
-
-    Two runs agree bit for bit only where all of these agree; elsewhere a sweep's curves part ways
-    after a few epochs (round-off amplified by Adam on MAE) and only the statistics compare.
-    """
-    import keras
-
-    cpu = platform.processor() or platform.machine()
-    simd: list[str] = []
-    try:
-        with open("/proc/cpuinfo") as fh:
-            info = fh.read()
-        cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), cpu)
-        # The model name can be as vague as "AMD EPYC"; the vector extensions decide which kernels
-        # oneDNN and Eigen pick, hence the rounding (seen here: the same name, AVX-512 or not).
-        flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-        simd = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c", "sse4_2"))
-    except (OSError, StopIteration):
-        pass
-    sig: dict[str, Any] = {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "simd": simd,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "numpy": np.__version__,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-    }
-    try:
-        import tensorflow as tf
-
-        sig["tensorflow"] = tf.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return sig
-
-
-
-# --------------------------------------------------------------------------------------------------
-# reading the results: Table I, best pairs, loss curves
-# --------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PairSummary:
-    """One (task, pair) over seeds: mean and spread of a metric, and how many seeds diverged."""
-
-    task: str
-    pair: tuple[str, str]
-    mean: float
-    std: float
-    n_seeds: int
-    n_failed: int
-
-    @property
-    def label(self) -> str:
-        return "_".join(self.pair)
-
-
-def summarize(rows: Sequence[dict[str, Any]], metric: str = "test_percentage_error") -> dict[tuple[str, str, str], PairSummary]:
-    """Mean and standard deviation over seeds of ``metric`` for every (task, a1, a2).
-
-    A seed whose value is NaN or infinite (a diverged member, an overflowing ``symexp``) counts as
-    failed; the mean of a pair with any failed seed is ``inf``, so it never ranks as a best pair.
-    """
-    if not rows:
-        raise ValueError("rows must not be empty")
-    if metric not in rows[0]:
-        raise ValueError(f"metric must be a column of the results, got {metric!r}")
-    groups: dict[tuple[str, str, str], list[float]] = {}
-    for r in rows:
-        groups.setdefault((r["task"], r["a1"], r["a2"]), []).append(float(r[metric]))
-    out = {}
-    for (task, a1, a2), values in groups.items():
-        v = np.asarray(values)
-        ok = np.isfinite(v)
-        failed = int(np.sum(~ok))
-        mean = float(np.mean(v)) if failed == 0 else math.inf
-        std = float(np.std(v, ddof=1)) if failed == 0 and len(v) > 1 else (0.0 if failed == 0 else math.nan)
-        out[(task, a1, a2)] = PairSummary(task, (a1, a2), mean, std, len(v), failed)
-    return out
-
-
-def best_pairs(
-    summary: dict[tuple[str, str, str], PairSummary], task: str, k: int = 1, exclude: Sequence[tuple[str, str]] = (PAPER_PAIR,)
-) -> list[PairSummary]:
-    """The ``k`` pairs with the lowest mean on ``task`` (the paper's pair left out by default)."""
-    candidates = [s for (t, a1, a2), s in summary.items() if t == task and (a1, a2) not in set(exclude)]
-    if not candidates:
-        raise ValueError(f"task {task!r} has no results")
-    return sorted(candidates, key=lambda s: (s.mean, s.label))[:k]
-
-
-def loss_curves(
-    rows: Sequence[dict[str, Any]], curves: np.ndarray, task: str, pairs: Sequence[tuple[str, str]]
-) -> dict[str, np.ndarray]:
-    """Training loss per epoch, averaged over seeds, for each of ``pairs`` on ``task``."""
-    if len(rows) != len(curves):
-        raise ValueError(f"rows and curves must align, got {len(rows)} rows and {len(curves)} curves")
-    out = {}
-    for pair in pairs:
-        idx = [i for i, r in enumerate(rows) if r["task"] == task and (r["a1"], r["a2"]) == tuple(pair)]
-        if not idx:
-            raise ValueError(f"no results for pair {pair!r} on task {task!r}")
-        out["_".join(pair)] = np.mean(curves[idx], axis=0)
-    return out
-
-
-@dataclass(frozen=True)
-class TableRow:
-    """One task of Table I, rebuilt: our numbers next to the paper's."""
-
-    task: str
-    ours: PairSummary
-    paper: PaperResult
-    best_baseline: PairSummary
-    papers_baseline: PairSummary
-
-    def ratio_to_paper(self) -> float:
-        """Our mean test error for the paper's model divided by the paper's reported value."""
-        return self.ours.mean / self.paper.percentage_error
-
-
-def table_one(summary: dict[tuple[str, str, str], PairSummary], tasks: Sequence[str] = PAPER_TASKS) -> list[TableRow]:
-    """Table I of the paper rebuilt from :func:`summarize` of test errors, one row per task."""
-    out = []
-    for task in tasks:
-        if (task, *PAPER_PAIR) not in summary:
-            raise ValueError(f"the results hold no {PAPER_PAIR} run for task {task!r}")
-        paper = PAPER_TABLE_I[task]
-        out.append(TableRow(task, summary[(task, *PAPER_PAIR)], paper, best_pairs(summary, task, 1)[0],
-                            summary[(task, *paper.next_best_pair)]))
-    return out
+    floats = [c for c in COLUMNS if c not in (*_TEXT, *_INTS, *_OPTIONAL_INTS, *_BOOLS)]
+    rows = read_csv(path, command="python -m multlib.sweep", ints=_INTS, floats=floats, bools=_BOOLS,
+                    optional_ints=_OPTIONAL_INTS)
+    return rows, read_curves(path, len(rows))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -707,8 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in STUDIES if args.study == "all" else [args.study]:
             print(f"study {name}: {STUDIES[name].description}")
             t0 = time.perf_counter()
-            rows = run_study(name, verbose=verbose)
-            out = write_results(rows, study_path(name, args.out_dir), _meta(argv, t0, args.layout))
+            rows = run(name, verbose=verbose)
+            meta = run_meta(argv, t0, shuffle_seed=SHUFFLE_SEED, layout=args.layout)
+            out = write_results(rows, study_path(name, args.out_dir), meta)
             print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {time.perf_counter() - t0:.0f} s)")
         return 0
     if not args.out:
@@ -723,22 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as err:
         parser.error(str(err))
-    meta = _meta(argv, t0, args.layout)
+    meta = run_meta(argv, t0, shuffle_seed=SHUFFLE_SEED, layout=args.layout)
     out = write_results(rows, args.out, meta)
     print(f"wrote {out} and {curves_path(out)} ({len(rows)} rows, {meta['wall_seconds']:.0f} s)")
     return 0
-
-
-def _meta(argv: Sequence[str] | None, t0: float, layout: str) -> dict[str, Any]:
-    """What a results file records about how it was made: command, wall time, machine, versions."""
-    return {
-        "argv": list(sys.argv[1:] if argv is None else argv),
-        "wall_seconds": time.perf_counter() - t0,
-        "python": platform.python_version(),
-        "shuffle_seed": SHUFFLE_SEED,
-        "layout": layout,
-        "machine": machine_signature(),
-    }
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
+import time
 from typing import Any, Callable, Sequence, TypeVar
 
 import keras
 import numpy as np
 
-__all__ = ["seed_everything", "train", "cosine_schedule", "sweep", "TrainingDiverged", "StopOnDivergence"]
+__all__ = ["seed_everything", "train", "cosine_schedule", "sweep", "EpochProgress", "TrainingDiverged", "StopOnDivergence"]
 
 
 def seed_everything(seed: int) -> None:
@@ -145,3 +147,36 @@ def sweep(values: Sequence[T], run: Callable[[T], R], label: str = "runs") -> li
         results.append(run(value))
         bar.update(i)
     return results
+
+
+class EpochProgress:
+    """Progress over the epochs of a long run: a Keras progress bar on a terminal, and on a log file
+    (CI, ``make results > log``) one plain line every 5 % of the epochs.
+
+    ``update(done, loss)`` takes the epochs done so far and the members' current losses (NaN or inf for
+    a diverged member), and shows how many diverged and the median loss of the others.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.tty = sys.stdout.isatty()
+        self.every = max(1, total // 20)
+        self.start = time.perf_counter()
+        self.bar = (
+            keras.utils.Progbar(total, unit_name="epoch", stateful_metrics=["diverged", "median_loss"])
+            if self.tty
+            else None
+        )
+
+    def update(self, done: int, loss: np.ndarray) -> None:
+        self.done = done
+        finite = loss[np.isfinite(loss)]
+        median = float(np.median(finite)) if finite.size else math.nan
+        diverged = int(np.sum(~np.isfinite(loss)))
+        if self.bar is not None:
+            self.bar.update(done, [("diverged", diverged), ("median_loss", median)])
+        elif done % self.every == 0 or done == self.total:
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / done * (self.total - done)
+            print(f"epoch {done}/{self.total} ({100 * done / self.total:.0f} %), {elapsed:.0f} s elapsed, "
+                  f"ETA {eta:.0f} s; this run: {diverged} diverged, median loss {median:.4g}", flush=True)

@@ -12,8 +12,7 @@ input row, ``W[i, j]`` connects input ``i`` to output ``j``.
 * :class:`NPU` and :class:`RealNPU` - the neural power units {cite:p}`heim2020npu`.
 
 Scoring: :func:`wilson_interval` (a success rate's 95 % interval) and :func:`perturbed_solution_mse` /
-:func:`nmu_success_threshold` (Madsen and Johansen's "solved" threshold). :func:`read_own_settings`
-reads the committed per-seed results of ``benchmarks/units_own_settings.py``.
+:func:`nmu_success_threshold` (Madsen and Johansen's "solved" threshold).
 """
 
 from __future__ import annotations
@@ -44,8 +43,6 @@ __all__ = [
     "wilson_interval",
     "perturbed_solution_mse",
     "nmu_success_threshold",
-    "OWN_SETTINGS_COLUMNS",
-    "read_own_settings",
 ]
 
 _F32_EPS = float(np.finfo(np.float32).eps)
@@ -521,50 +518,3 @@ def nmu_success_threshold(x_extrapolation: Any, eps: float = 1e-5) -> float:
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x_extrapolation must have shape (n, 2), got {x.shape}")
     return perturbed_solution_mse(x, np.eye(2), "mul", eps)
-
-
-# --------------------------------------------------------------------------------------------------
-# committed results
-# --------------------------------------------------------------------------------------------------
-
-OWN_SETTINGS_COLUMNS: tuple[str, ...] = (
-    "unit", "seed", "steps", "solved", "best_step", "first_solved_step", "valid_mse", "extrap_mse", "threshold",
-    "diverged_at", "weights",
-)
-"""Columns of ``units_own_settings.csv``: one row per (unit, seed). ``best_step`` is the evaluation with
-the lowest interpolation MSE (``valid_mse``), where ``extrap_mse`` is compared with ``threshold``;
-``first_solved_step`` and ``diverged_at`` are -1 when it never happened; ``weights`` is a JSON object
-of the unit's deciding weights at ``best_step`` (effective NAC kernels ``W``, NALU gate ``G``,
-RealNPU ``W`` and gate ``g``, NAU/NMU kernels by layer name)."""
-
-
-def read_own_settings(path: Any = None) -> list[dict[str, Any]]:
-    """Read the per-seed rows written by ``benchmarks/units_own_settings.py`` (default: the committed file).
-
-    Integers, floats, ``solved`` (a bool) and ``weights`` (a dict of name -> list of floats) come back
-    typed. Raises ``FileNotFoundError`` naming the command that regenerates a missing file and
-    ``ValueError`` when the header is not :data:`OWN_SETTINGS_COLUMNS`.
-    """
-    import csv
-    import json
-    from pathlib import Path
-
-    from multlib.sweep import RESULTS_DIR
-
-    path = Path(path) if path is not None else RESULTS_DIR / "units_own_settings.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: regenerate it with `python benchmarks/units_own_settings.py`")
-    rows = []
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != OWN_SETTINGS_COLUMNS:
-            raise ValueError(f"path must be a CSV with columns {OWN_SETTINGS_COLUMNS}, got {reader.fieldnames}")
-        for raw in reader:
-            if raw["solved"] not in ("True", "False"):
-                raise ValueError(f"solved must be True or False, got {raw['solved']!r} in {path}")
-            rows.append(dict(
-                raw, solved=raw["solved"] == "True", weights=json.loads(raw["weights"]),
-                **{k: int(raw[k]) for k in ("seed", "steps", "best_step", "first_solved_step", "diverged_at")},
-                **{k: float(raw[k]) for k in ("valid_mse", "extrap_mse", "threshold")},
-            ))
-    return rows

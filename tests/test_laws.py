@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from multlib import laws  # noqa: E402
+from multlib import compare, laws  # noqa: E402
 
 KNOWN = {  # law: (inputs, value), worked out by hand
     "gravitation": ([2.0, 3.0, 2.0], 6.674e-11 * 6 / 4),
@@ -41,7 +41,7 @@ def test_test_range_is_at_least_five_times_beyond_training() -> None:
 
 
 def test_least_squares_recovers_the_monomial_laws_and_not_the_sums() -> None:
-    rows = laws.run_laws(["power_law"], seeds=1, n_train=500, n_test=500, progress=False)
+    rows = compare.run_laws(["power_law"], seeds=1, n_train=500, n_test=500, progress=False)
     by_law = {r["formula"]: r for r in rows}
     for name, law in laws.LAWS.items():
         if "signed" in law.kind:
@@ -51,4 +51,4 @@ def test_least_squares_recovers_the_monomial_laws_and_not_the_sums() -> None:
         else:
             assert by_law[name]["success"] and by_law[name]["mean"] < 1e-10, name
     with pytest.raises(ValueError, match="laws must name entries of LAWS"):
-        laws.run_laws(["power_law"], ["hooke"], seeds=1)
+        compare.run_laws(["power_law"], ["hooke"], seeds=1)

@@ -99,3 +99,26 @@ def test_success_heatmap_annotations_and_bad_shapes():
     with pytest.raises(ValueError, match="vmin must be below vmax"):
         plotting.plot_success_heatmap([[1.0]], ["m"], ["x"], title="t", colorbar_label="r", vmin=1, vmax=0)
     plt.close("all")
+
+
+def test_a_method_keeps_its_colour_in_every_figure():
+    from multlib import methods, search
+
+    assert set(plotting.METHOD_COLORS) == set(methods.METHODS)
+    assert len(set(plotting.METHOD_COLORS.values())) == len(plotting.METHOD_COLORS)
+    rows = [dict(method=m, sigma=s, seed=0, corpus_error=e, ndcg_deep=0.5)
+            for m, e in (("power_law", 1e-15), ("relu_mlp", 10.0)) for s in (0.0, 0.5)]
+    fig = plotting.plot_noise(rows, title="t")
+    # Default order: the rows' (power_law first), yet each line takes its method's own colour.
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["power_law", "relu_mlp"]
+    assert [line.get_color() for line in lines] == [plotting.METHOD_COLORS["power_law"], plotting.METHOD_COLORS["relu_mlp"]]
+    corpus = search.make_corpus(4, 30, seed=0)
+    logs = search.logged_split(corpus, seed=0, page_size=3)
+    fig = plotting.plot_scores(corpus, logs, {"improved": corpus.score, "mine": 2 * corpus.score}, title="t", n_points=50)
+    assert [ax.get_title() for ax in fig.axes] == ["improved", "mine"]
+    with pytest.raises(ValueError, match="predictions\\['short'\\]"):
+        plotting.plot_scores(corpus, logs, {"short": corpus.score[:5]}, title="t")
+    with pytest.raises(ValueError, match="methods names 'paper'"):
+        plotting.plot_noise(rows, title="t", methods=["paper"])
+    plt.close("all")

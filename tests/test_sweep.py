@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from multlib import sweep  # noqa: E402
+from multlib import compare, results, summaries, sweep  # noqa: E402
 
 PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("hard_sigmoid", "softmax")]
 SMALL = dict(epochs=3, n_train=500, n_test=200, verbose=0)
@@ -63,7 +63,7 @@ def test_deterministic_and_layout_free(small_rows: list[dict]) -> None:
 def test_files_round_trip(small_rows: list[dict], tmp_path: Path) -> None:
     out = sweep.write_results(small_rows, tmp_path / "s.csv", {"note": "test"})
     rows, curves = sweep.read_results(out)
-    assert sweep.curves_path(out).exists()
+    assert results.curves_path(out).exists()
     assert curves.shape == (len(small_rows), 3)
     for want, got, curve in zip(small_rows, rows, curves):
         assert list(got) == list(sweep.COLUMNS)
@@ -98,7 +98,7 @@ def test_cli_and_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_every_study_is_committed_inside_the_package() -> None:
     # The notebooks read the studies through multlib, so they must ship as package data and hold
     # exactly the members their definition names (a stale file from an older definition fails here).
-    assert sweep.RESULTS_DIR.parent == Path(sweep.__file__).resolve().parent
+    assert results.RESULTS_DIR.parent == Path(sweep.__file__).resolve().parent
     for name, study in sweep.STUDIES.items():
         rows, curves = sweep.read_study(name)
         expected = {(t, a, b, s, lr) for lr in study.learning_rates for t in study.tasks
@@ -120,7 +120,7 @@ def test_study_command_writes_where_asked(tmp_path: Path, monkeypatch: pytest.Mo
     assert sweep.main(["--study", "learning_rate", "--out-dir", str(tmp_path), "--quiet"]) == 0
     rows, curves = sweep.read_results(tmp_path / "learning_rate.csv")
     assert [r["learning_rate"] for r in rows] == [1e-3, 3e-3] and curves.shape == (2, 2)
-    assert sweep.read_meta(tmp_path / "learning_rate.csv")["machine"] == sweep.machine_signature()
+    assert results.read_meta(tmp_path / "learning_rate.csv")["machine"] == results.machine_signature()
 
 
 # Re-run a slice of the committed sweep and compare: full 100 epochs of three members, about 25 s on two
@@ -147,7 +147,7 @@ def test_committed_results_reproduce() -> None:
     rows, curves = sweep.read_results(RESULTS)
     index = {(r["task"], r["a1"], r["a2"], r["seed"]): k for k, r in enumerate(rows)}
     keys = [index[(SLICE_TASK, a, b, 0)] for a, b in SLICE_PAIRS]
-    spread = sweep.summarize(rows, "test_percentage_error")
+    spread = summaries.summarize(rows, "test_percentage_error")
     ref = rows[keys[0]]
     redo = sweep.run_sweep(
         [0], [SLICE_TASK], SLICE_PAIRS, epochs=ref["epochs"], n_train=ref["n_train"], n_test=ref["n_test"],
@@ -162,7 +162,7 @@ def test_committed_results_reproduce() -> None:
 
 
 def test_write_csv_and_read_csv_round_trip_exactly(tmp_path) -> None:
-    from multlib.sweep import read_csv, write_csv
+    from multlib.results import read_csv, write_csv
 
     rows = [dict(name="a", n=3, x=0.1 + 0.2, ok=True, gone=None, extra="left out"),
             dict(name="b", n=-1, x=float("inf"), ok=False, gone=None, extra="")]
@@ -177,9 +177,9 @@ def test_write_csv_and_read_csv_round_trip_exactly(tmp_path) -> None:
 def test_committed_csvs_read_back_and_rewrite_byte_for_byte(tmp_path) -> None:
     # The readers and writers of every committed result agree with the files as committed.
     from multlib import compare, ranking
-    from multlib.sweep import RESULTS_DIR
+    from multlib.results import RESULTS_DIR
 
-    for name, read, write in (("comparison.csv", compare.read_rows, compare.write_rows),
-                              ("laws.csv", compare.read_rows, compare.write_rows),
+    for name, read, write in (("comparison.csv", compare.read_results, compare.write_results),
+                              ("laws.csv", compare.read_results, compare.write_results),
                               ("ranking.csv", ranking.read_results, ranking.write_results)):
         assert write(read(RESULTS_DIR / name), tmp_path / name).read_bytes() == (RESULTS_DIR / name).read_bytes(), name

@@ -23,10 +23,8 @@ from multlib.units import (  # noqa: E402
     check_positive_inputs,
     linear_ramp,
     nau_init_limit,
-    OWN_SETTINGS_COLUMNS,
     nmu_success_threshold,
     perturbed_solution_mse,
-    read_own_settings,
     set_sparsity_strength,
     sparsity_penalty,
     wilson_interval,
@@ -267,28 +265,3 @@ def test_success_threshold_known_answers() -> None:
         perturbed_solution_mse(x, np.eye(2), "pow")
     with pytest.raises(ValueError, match="0 and 1"):
         perturbed_solution_mse(x, 0.5 * np.eye(2))
-
-
-# ----------------------------------------------------------------------------------------------- committed results
-
-
-def test_read_own_settings_types_and_errors(tmp_path) -> None:
-    path = tmp_path / "own.csv"
-    path.write_text(",".join(OWN_SETTINGS_COLUMNS) + "\n"
-                    'NMU,3,20000,True,4000,3000,1e-12,2.5e-10,1.7e-09,-1,"{""NMU"":[1.0,0.5]}"\n')
-    (row,) = read_own_settings(path)
-    assert row["unit"] == "NMU" and row["seed"] == 3 and row["solved"] is True and row["first_solved_step"] == 3000
-    assert row["extrap_mse"] == 2.5e-10 and row["weights"] == {"NMU": [1.0, 0.5]}
-    with pytest.raises(FileNotFoundError, match="benchmarks/units_own_settings.py"):
-        read_own_settings(tmp_path / "missing.csv")
-    path.write_text("unit,seed\nNMU,0\n")
-    with pytest.raises(ValueError, match="columns"):
-        read_own_settings(path)
-
-
-def test_committed_own_settings_hold_every_unit_and_seed() -> None:
-    rows = read_own_settings()
-    counts = {u: sum(r["unit"] == u for r in rows) for u in dict.fromkeys(r["unit"] for r in rows)}
-    assert counts == {"NMU": 50, "NAU->NMU": 30, "NALU": 30, "NAC-mul": 30, "RealNPU": 30}
-    # A seed counts as solved exactly when its extrapolation MSE at the selected step is below its threshold.
-    assert all(r["solved"] == (r["extrap_mse"] < r["threshold"]) for r in rows)
