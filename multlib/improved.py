@@ -37,7 +37,8 @@ samples, with no formula given) and changes the four things that stop the pair s
   exponents, refits the coefficients (gradient steps, exponents frozen) and keeps the rounded model
   only if its training loss is no worse than the unrounded one's (times 2, or below ``1e-9``):
   rounding is a hypothesis the training data must confirm, not a formula given to the network.
-  The restart with the lowest training loss wins; the test range is never looked at.
+  The restart with the lowest training loss wins; the test range is never looked at. The search
+  itself (the vectorised trainer, settling, rounding) is in :mod:`multlib.term_search`.
 
 Cost, measured by ``benchmarks/improved_model.py`` on one CPU core with 10,000 samples: about
 0.2-0.4 s for a monomial, about 1.5 s for ``x1 (x2 + x3) + x4``, plus about 1 s once per process
@@ -66,7 +67,8 @@ import numpy as np
 from keras import ops
 
 from multlib.data import check_positive_int
-from multlib.training import TrainingDiverged
+from multlib.term_search import Problem, Recipe, search_terms
+from multlib.training import TrainingDiverged  # noqa: F401  (fit raises it; kept importable from here)
 
 __all__ = [
     "ProductSum",
@@ -79,7 +81,6 @@ __all__ = [
 
 _TINY = 1e-30  # |x| below this is read as this: log(0) = -inf would poison the gradients
 _LAYER_NAME = "product_sum"
-_EXACT = 1e-10  # a relative RMS error of 1e-5 on the training data: float32 round-off, near enough
 
 
 # ------------------------------------------------------------------------------------ the layer
@@ -299,112 +300,7 @@ def _geometric_scale(y: np.ndarray) -> float:
     return float(np.exp(np.mean(np.log(nonzero))))
 
 
-def _positive_number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
-        np.isfinite(value) and value > 0
-    ):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-# --------------------------------------------------------------------------------- the trainer
-
-_TRAIN_FN: Any = None
-
-
-def _train_fn() -> Any:
-    """The training loop as one ``tf.function``, traced once per process for every shape.
-
-    Trains ``R`` independent models at once: ``W`` is ``(R, d, K)`` and ``a`` is ``(R, K)``; the
-    loss is the sum of the members' losses, so each member gets its own gradient, and Adam (written
-    out, so that its state lives in loop variables and nothing is retraced) is element-wise.
-    ``mask_w``/``mask_a`` are 1 where a weight trains and 0 where it is frozen.
-    """
-    global _TRAIN_FN
-    if _TRAIN_FN is not None:
-        return _TRAIN_FN
-    import tensorflow as tf
-
-    def forward(log_x: Any, neg: Any, w: Any, a: Any) -> Any:
-        z = tf.einsum("nd,rdk->rnk", log_x, w)
-        sign = tf.cos(math.pi * tf.einsum("nd,rdk->rnk", neg, w))
-        return tf.einsum("rnk,rk->rn", tf.exp(z) * sign, a)
-
-    def losses(log_x: Any, neg: Any, t: Any, inv: Any, w: Any, a: Any, absolute: Any) -> Any:
-        err = (forward(log_x, neg, w, a) - t) * inv
-        return tf.reduce_mean(tf.where(absolute, tf.abs(err), tf.square(err)), axis=1)
-
-    f32 = tf.float32
-    spec = [
-        tf.TensorSpec((None, None), f32), tf.TensorSpec((None, None), f32),  # log|x| - centre, [x < 0]
-        tf.TensorSpec((None,), f32), tf.TensorSpec((None,), f32),  # target / scale, 1 / (|t| + floor)
-        tf.TensorSpec((None, None, None), f32), tf.TensorSpec((None, None), f32),  # W, a
-        tf.TensorSpec((None, None, None), f32), tf.TensorSpec((None, None), f32),  # masks
-        tf.TensorSpec((), tf.int32), tf.TensorSpec((), f32), tf.TensorSpec((), tf.int32),  # steps, lr, batch
-        tf.TensorSpec((2,), tf.int32),  # seed of the minibatch draws
-        tf.TensorSpec((), tf.bool),  # mean |error| instead of mean error^2
-    ]
-
-    @tf.function(input_signature=spec)
-    def run(log_x, neg, t, inv, w, a, mask_w, mask_a, steps, lr0, batch, seed, absolute):  # type: ignore
-        n = tf.shape(log_x)[0]
-        m_w, v_w, m_a, v_a = tf.zeros_like(w), tf.zeros_like(w), tf.zeros_like(a), tf.zeros_like(a)
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        total = tf.cast(steps, f32)
-        for s in tf.range(steps):
-            idx = tf.random.stateless_uniform((batch,), seed=seed + tf.stack([0, s]), maxval=n, dtype=tf.int32)
-            xb, nb, tb, ib = (tf.gather(v, idx) for v in (log_x, neg, t, inv))
-            with tf.GradientTape() as tape:
-                tape.watch([w, a])
-                loss = tf.reduce_sum(losses(xb, nb, tb, ib, w, a, absolute))
-            g_w, g_a = tape.gradient(loss, [w, a])
-            g_w, g_a = g_w * mask_w, g_a * mask_a
-            k = tf.cast(s, f32) + 1.0
-            lr = lr0 * 0.5 * (1.0 + tf.cos(math.pi * (k - 1.0) / total))  # cosine decay to 0
-            m_w, v_w = b1 * m_w + (1 - b1) * g_w, b2 * v_w + (1 - b2) * g_w * g_w
-            m_a, v_a = b1 * m_a + (1 - b1) * g_a, b2 * v_a + (1 - b2) * g_a * g_a
-            c1, c2 = 1 - tf.pow(b1, k), 1 - tf.pow(b2, k)
-            w = w - lr * (m_w / c1) / (tf.sqrt(v_w / c2) + eps)
-            a = a - lr * (m_a / c1) / (tf.sqrt(v_a / c2) + eps)
-        return w, a, losses(log_x, neg, t, inv, w, a, absolute)
-
-    _TRAIN_FN = run
-    return run
-
-
-def _merge(w: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge terms with equal (rounded) exponents per member; returns ``w, a, mask_a``."""
-    w, a = w.copy(), a.copy()
-    mask_a = np.ones_like(a)
-    for r in range(w.shape[0]):
-        seen: dict[tuple[float, ...], int] = {}
-        for k in range(w.shape[2]):
-            key = tuple(w[r, :, k].tolist())
-            if key in seen:
-                a[r, seen[key]] += a[r, k]
-                a[r, k], mask_a[r, k] = 0.0, 0.0
-                w[r, :, k] = 0.0
-            else:
-                seen[key] = k
-    return w, a, mask_a
-
-
-def _terms_np(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """The ``(n, K)`` term values ``a_k exp(log_x . w_k) cos(pi neg . w_k)`` in float64."""
-    return a * np.exp(log_x @ w) * np.cos(np.pi * (neg @ w))
-
-
-def _loss(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray, t: np.ndarray, inv: np.ndarray,
-          absolute: bool) -> float:
-    err = (_terms_np(w, a, log_x, neg).sum(axis=1) - t) * inv
-    return float(np.mean(np.abs(err) if absolute else np.square(err)))
-
-
-def _prune(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray, inv: np.ndarray,
-           tol: float = 1e-6) -> np.ndarray:
-    """Zero the coefficients of terms that never contribute more than ``tol`` of the target."""
-    share = np.max(np.abs(_terms_np(w, a, log_x, neg)) * inv[:, None], axis=0)
-    return np.where(share < tol, 0.0, a)
+# ----------------------------------------------------------------------------------- the recipe
 
 
 def fit(
@@ -452,110 +348,28 @@ def fit(
     training loss ends NaN or infinite.
     """
     t_start = time.perf_counter()
-    n_terms = check_positive_int(n_terms, "n_terms")
-    steps = check_positive_int(steps, "steps")
-    rounds = check_positive_int(rounds, "rounds")
-    restarts = check_positive_int(restarts, "restarts")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    refit_steps = check_positive_int(refit_steps, "refit_steps")
-    learning_rate = _positive_number(learning_rate, "learning_rate")
-    snap_tolerance = _positive_number(snap_tolerance, "snap_tolerance")
-    if snap_tolerance >= 0.5:
-        raise ValueError(f"snap_tolerance must be below 0.5, got {snap_tolerance!r}")
-    floor = _positive_number(floor, "floor")
-    if loss not in ("relative", "mae", "mse"):
-        raise ValueError(f"loss must be 'relative', 'mae' or 'mse', got {loss!r}")
-    absolute = loss == "mae"
-    if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
-        raise ValueError(f"init_std must be a positive number, got {init_std!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    recipe = Recipe(n_terms=n_terms, seed=seed, steps=steps, rounds=rounds, restarts=restarts, batch_size=batch_size,
+                    learning_rate=learning_rate, refit_steps=refit_steps, snap=snap, snap_tolerance=snap_tolerance,
+                    floor=floor, init_std=init_std, loss=loss, simplest_first=simplest_first)
     x, y = _check_xy(x, y)
-    import tensorflow as tf
-
-    n, d = x.shape
-    model = build_model(d, n_terms)
+    model = build_model(x.shape[1], recipe.n_terms)
     layer = _layer(model)
     layer.adapt(x, y)
+    found = search_terms(_training_problem(x, y, layer, recipe), recipe)
+    layer.exponents.assign(found.exponents.astype(np.float32))
+    layer.coefficients.assign(found.coefficients.astype(np.float32))
+    return ImprovedFit(model=model, seconds=time.perf_counter() - t_start, steps=found.steps, train_loss=found.loss,
+                       snapped=found.snapped, restarts=recipe.restarts, history=found.history)
+
+
+def _training_problem(x: np.ndarray, y: np.ndarray, layer: ProductSum, recipe: Recipe) -> Problem:
+    """The data as the trainer sees them: centred ``log|x|``, signs, ``y / scale``, the loss's weights."""
     center = np.asarray(layer.center.numpy(), dtype=np.float64)
     scale = float(layer.scale.numpy())
-    log_x, neg = _log_sign(x)
-    t = y / scale
-    if loss == "relative":
-        inv = 1.0 / (np.abs(t) + floor * np.median(np.abs(t)))
+    log_x, negative = _log_sign(x)
+    target = y / scale
+    if recipe.loss == "relative":
+        weight = 1.0 / (np.abs(target) + recipe.floor * np.median(np.abs(target)))
     else:  # absolute errors of the scaled target: every sample weighs the same
-        inv = np.ones_like(t)
-    data = [tf.constant(v.astype(np.float32)) for v in (log_x - center, neg, t, inv)]
-    run = _train_fn()
-    rng = np.random.default_rng(seed)
-    batch = min(batch_size, n)
-
-    def train(w: np.ndarray, a: np.ndarray, mask_w: np.ndarray, mask_a: np.ndarray, n_steps: int, lr: float,
-              stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        out = run(*data, *(tf.constant(v.astype(np.float32)) for v in (w, a, mask_w, mask_a)),
-                  tf.constant(n_steps), tf.constant(lr, tf.float32), tf.constant(batch),
-                  tf.constant([seed % 2**31, stream], tf.int32), tf.constant(absolute))
-        return tuple(np.asarray(v.numpy(), dtype=np.float64) for v in out)  # type: ignore[return-value]
-
-    def search(k: int, n_rounds: int) -> tuple[np.ndarray, np.ndarray, float, bool, int, dict[str, Any]]:
-        """Train ``restarts`` models of ``k`` terms, settle, round; the best (w, a, loss, snapped, steps, history)."""
-        w = rng.normal(0.0, init_std, (restarts, d, k))
-        a = np.full((restarts, k), 1.0 / k)
-        mask_w, ones_a = np.ones_like(w), np.ones_like(a)
-        n_steps = 0
-        for r in range(n_rounds):
-            w, a, free_loss = train(w, a, mask_w, ones_a, steps, learning_rate, 1000 * r + k)
-            n_steps += steps
-            settled = (np.abs(w - np.round(w)) < snap_tolerance).all(axis=1) & np.isfinite(free_loss)[:, None]
-            if not snap or r == n_rounds - 1 or settled.all() or np.nanmin(free_loss) < _EXACT:
-                break  # nothing left to settle, or some restart already fits to float32 round-off
-            # Settled terms keep their rounded exponents, frozen; the others start again, small.
-            redraw = rng.normal(0.0, init_std, w.shape)
-            w = np.where(settled[:, None, :], np.round(w), redraw)
-            a = np.where(settled, a, 0.1 / k)
-            a = np.where(np.isfinite(a), a, 1.0 / k)
-            w = np.where(np.isfinite(w), w, redraw)
-            mask_w = np.where(settled[:, None, :], 0.0, 1.0)
-        finite = np.isfinite(free_loss)
-        if not finite.any():
-            raise TrainingDiverged(
-                f"training diverged: all {restarts} restarts ended with a non-finite loss; "
-                f"try a smaller learning_rate (got {learning_rate}) or init_std (got {init_std})"
-            )
-        best = int(np.argmin(np.where(finite, free_loss, np.inf)))
-        w_best, a_best, loss_best, snapped = w[best], a[best], float(free_loss[best]), False
-        history: dict[str, Any] = {"n_terms": k, "free_losses": free_loss, "rounds": r + 1}
-        if snap:
-            w_r, a_r, mask_a = _merge(np.round(np.where(np.isfinite(w), w, 0.0)), np.where(np.isfinite(a), a, 0.0))
-            w_r, a_r, loss_r = train(w_r, a_r, np.zeros_like(w_r), mask_a, refit_steps, 0.01, 99_999)
-            n_steps += refit_steps
-            history["snapped_losses"] = loss_r
-            finite_r = np.isfinite(loss_r)
-            if finite_r.any():
-                best_r = int(np.argmin(np.where(finite_r, loss_r, np.inf)))
-                if loss_r[best_r] <= max(2.0 * loss_best, 10 * _EXACT):
-                    w_best, a_best, loss_best, snapped = w_r[best_r], a_r[best_r], float(loss_r[best_r]), True
-        if snapped:
-            a_best = _prune(w_best, a_best, data[0].numpy(), neg, inv)
-            loss_best = _loss(w_best, a_best, data[0].numpy(), neg, t, inv, absolute)
-        return w_best, a_best, loss_best, snapped, n_steps, history
-
-    total_steps, history = 0, {}
-    found = None
-    if simplest_first and snap and n_terms > 1:
-        # Occam first: one product term, one round, kept only if it fits the training data to
-        # round-off (rounded if rounding is confirmed, as learned otherwise, e.g. x1^0.5 * x2). A
-        # monomial then costs a quarter of the full search and cannot be imitated by a sum of
-        # wrong terms (which a narrow training range allows).
-        w1, a1, loss1, snapped1, total_steps, history["single_term"] = search(1, 1)
-        if loss1 <= 10 * _EXACT:
-            found = (np.pad(w1, ((0, 0), (0, n_terms - 1))), np.pad(a1, (0, n_terms - 1)), loss1, snapped1)
-    if found is None:
-        w_k, a_k, loss_k, snapped_k, more_steps, history["full"] = search(n_terms, rounds)
-        total_steps += more_steps
-        found = (w_k, a_k, loss_k, snapped_k)
-    w_best, a_best, loss_best, snapped = found
-    layer.exponents.assign(w_best.astype(np.float32))
-    layer.coefficients.assign(a_best.astype(np.float32))
-    return ImprovedFit(model=model, seconds=time.perf_counter() - t_start, steps=total_steps, train_loss=loss_best,
-                       snapped=snapped, restarts=restarts, history=history)
+        weight = np.ones_like(target)
+    return Problem(log_x=log_x - center, negative=negative, target=target, weight=weight)
