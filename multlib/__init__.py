@@ -6,7 +6,8 @@ The modules form layers; each imports only from the layers below it, so the pack
 1. **Building blocks**, which know nothing of the studies: :mod:`~multlib.data` (samples, ranges, the
    paper's tasks), :mod:`~multlib.activations` (symlog/symexp), :mod:`~multlib.metrics` (errors and
    the rounding floor), :mod:`~multlib.power_law` and :mod:`~multlib.models`, :mod:`~multlib.training`,
-   :mod:`~multlib.fused` and :mod:`~multlib.parallel` (many small models trained as one),
+   :mod:`~multlib.fused` (with :mod:`~multlib.fused_stack`, the stacked networks it trains) and
+   :mod:`~multlib.parallel` (many small models trained as one),
    :mod:`~multlib.improved` and :mod:`~multlib.term_search` (Chapter 5a's model and its training search), :mod:`~multlib.units` (Chapter 5b), and the problems the
    studies pose: :mod:`~multlib.problems` (domains, formulas, the benchmark), :mod:`~multlib.laws`
    (ten laws of physics), :mod:`~multlib.search` (a simulated search engine, Chapter 6),

@@ -90,7 +90,10 @@ def _signature(model: keras.Model, x: np.ndarray, y: np.ndarray) -> str:
     return json.dumps([type(model).__name__, strip(model.get_config()), str(shapes)], sort_keys=True, default=str)
 
 
-def _check(models: Sequence[keras.Model], data: Sequence[tuple[Any, Any]]) -> list[tuple[np.ndarray, np.ndarray]]:
+def _check_models_and_data(
+    models: Sequence[keras.Model], data: Sequence[tuple[Any, Any]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each model's ``(x, y)`` as float32, ``y`` with at least two axes."""
     if len(models) == 0 or len(data) != len(models):
         raise ValueError(f"need one (x, y) pair per model, got {len(models)} models and {len(data)} pairs")
     out = []
@@ -107,6 +110,161 @@ def _check(models: Sequence[keras.Model], data: Sequence[tuple[Any, Any]]) -> li
     if len(set(ids)) != len(ids):
         raise ValueError("models must not share variables (the same model twice, or shared layers)")
     return out
+
+
+def _check_run_args(
+    steps: int, batch_size: int, eval_every: int | None, learning_rate: Any
+) -> tuple[int, int, int]:
+    """``(steps, batch_size, chunk)``, the chunk being the steps per graph call."""
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    chunk = check_positive_int(eval_every, "eval_every") if eval_every is not None else min(steps, 1000)
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive or a schedule, got {learning_rate!r}")
+    return steps, batch_size, chunk
+
+
+@dataclass
+class _Group:
+    """Models of one configuration: their weights stacked on a new first axis, their data concatenated."""
+
+    members: Any  # (G,) int32: the members' positions in ``models``
+    template: keras.Model  # the first member: its stateless_call, regularisers and constraints serve all
+    weights: list[keras.Variable]  # one (G, ...) stack per trainable variable of the template
+    constraints: list[Any]  # the template's, one per trainable variable (or None)
+    x: Any  # the members' rows, one after the other
+    y: Any
+    offsets: Any  # (G, 1) int32: the first row of each member in x and y
+    sizes: Any  # (G, 1) int32: the number of rows of each member
+
+
+def _stack_groups(models: Sequence[keras.Model], arrays: list[tuple[np.ndarray, np.ndarray]]) -> list[_Group]:
+    """One :class:`_Group` per configuration (layer names aside), in order of first appearance."""
+    import tensorflow as tf
+
+    by_key: dict[str, list[int]] = {}
+    for s, (x, y) in enumerate(arrays):
+        by_key.setdefault(_signature(models[s], x, y), []).append(s)
+    groups = []
+    for members in by_key.values():
+        template = models[members[0]]
+        sizes = [arrays[s][0].shape[0] for s in members]
+        groups.append(_Group(
+            members=tf.constant(members), template=template,
+            weights=[keras.Variable(np.stack([models[s].trainable_variables[i].numpy() for s in members]))
+                     for i in range(len(template.trainable_variables))],
+            constraints=[v.constraint for v in template.trainable_variables],
+            x=tf.constant(np.concatenate([arrays[s][0] for s in members])),
+            y=tf.constant(np.concatenate([arrays[s][1] for s in members])),
+            offsets=tf.constant(np.cumsum([0] + sizes[:-1])[:, None], tf.int32),
+            sizes=tf.constant(np.asarray(sizes)[:, None], tf.int32),
+        ))
+    return groups
+
+
+class _ParallelTrainer:
+    """One Adam over every group's stacked weights, the graph of one step of all members, and its state.
+
+    ``active`` ``(S,)`` says who still trains; ``diverged`` ``(S,)`` holds the 1-based step at which a
+    member stopped (0 while it trains).
+    """
+
+    def __init__(
+        self, groups: list[_Group], n_members: int, batch_size: int, loss: Callable[[Any, Any], Any],
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule, seed: int,
+    ) -> None:
+        import tensorflow as tf
+
+        self.groups, self.loss = groups, loss
+        self.n_members, self.batch_size, self.seed = n_members, batch_size, seed
+        self.all_weights = [w for g in groups for w in g.weights]
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.optimizer.build(self.all_weights)
+        self.active = tf.Variable(tf.ones([n_members], tf.bool), trainable=False)
+        self.diverged = tf.Variable(tf.zeros([n_members], tf.int32), trainable=False)
+        self._run_chunk = tf.function(self._chunk, reduce_retracing=True)
+
+    def run(self, done: int, length: int) -> np.ndarray:
+        """Train steps ``done + 1 .. done + length``; each member's mean loss, NaN from the chunk it diverged in."""
+        import tensorflow as tf
+
+        sums = self._run_chunk(tf.constant(done, tf.int32), tf.constant(length, tf.int32)).numpy()
+        return np.where(self.active.numpy(), sums / length, np.nan)
+
+    def write_back(self, models: Sequence[keras.Model]) -> None:
+        """Copy every member's trained weights into its Keras model."""
+        for g in self.groups:
+            for i, w in enumerate(g.weights):
+                values = w.numpy()
+                for j, s in enumerate(g.members.numpy()):
+                    models[s].trainable_variables[i].assign(values[j])
+
+    def diverged_at(self) -> list[int | None]:
+        """Per member, the 1-based step it was frozen at, or ``None``."""
+        return [int(d) if d > 0 else None for d in self.diverged.numpy()]
+
+    # ---------------------------------------------------------------- the graph
+
+    def _chunk(self, start: Any, length: Any) -> Any:
+        import tensorflow as tf
+
+        total = tf.zeros([self.n_members])
+        for t in tf.range(start + 1, start + length + 1):
+            total += self._step(t)
+        return total
+
+    def _step(self, t: Any) -> Any:
+        """Step ``t`` of every member; returns the ``(S,)`` losses (0 for members that do not train)."""
+        import tensorflow as tf
+
+        u = tf.random.stateless_uniform([self.n_members, self.batch_size], seed=tf.stack([self.seed, t]))
+        parts = [self._group_step(g, u) for g in self.groups]
+        members = [g.members[:, None] for g in self.groups]
+        ok = tf.scatter_nd(tf.concat(members, 0), tf.concat([p[1] for p in parts], 0), [self.n_members])
+        values = tf.scatter_nd(tf.concat(members, 0), tf.concat([p[0] for p in parts], 0), [self.n_members])
+        self.diverged.assign(tf.where(tf.logical_and(self.active, tf.logical_not(ok)), t, self.diverged))
+        self.active.assign(ok)
+        self._apply_gradients([d for p in parts for d in p[2]], [p[1] for p in parts])
+        return values
+
+    def _group_step(self, g: _Group, u: Any) -> tuple[Any, Any, list]:
+        """A group's losses, whether each member may step, and the gradients (zero where it may not)."""
+        import tensorflow as tf
+
+        rows = tf.gather(u, g.members)
+        idx = g.offsets + tf.minimum(tf.cast(rows * tf.cast(g.sizes, tf.float32), tf.int32), g.sizes - 1)
+        xb, yb = tf.gather(g.x, idx), tf.gather(g.y, idx)
+        template, loss = g.template, self.loss
+
+        def member(args: tuple) -> tuple:
+            params, xm, ym = args
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                pred, _, reg = template.stateless_call(params, [], xm, training=True, return_losses=True)
+                value = tf.reshape(loss(tf.reshape(ym, tf.shape(pred)), pred), [])
+                value += sum((tf.reshape(r, []) for r in reg), tf.constant(0.0))
+            grads = tape.gradient(value, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            finite = tf.reduce_all([tf.math.is_finite(value)] + [tf.reduce_all(tf.math.is_finite(d)) for d in grads])
+            return value, grads, finite
+
+        values, grads, finite = tf.vectorized_map(member, ([tf.convert_to_tensor(w) for w in g.weights], xb, yb))
+        ok = tf.logical_and(tf.gather(self.active, g.members), finite)
+        grads = [tf.where(tf.reshape(ok, [-1] + [1] * (d.shape.rank - 1)), d, tf.zeros_like(d)) for d in grads]
+        return tf.where(ok, values, 0.0), ok, grads
+
+    def _apply_gradients(self, grads: list, group_ok: list) -> None:
+        """One Adam step, then the template's constraints; a frozen member keeps its weights."""
+        import tensorflow as tf
+
+        before = [tf.identity(w) for w in self.all_weights]
+        self.optimizer.apply(grads, self.all_weights)
+        i = 0
+        for g, ok in zip(self.groups, group_ok):
+            for w, c in zip(g.weights, g.constraints):
+                new = tf.vectorized_map(c, tf.convert_to_tensor(w)) if c is not None else w
+                # A frozen member keeps its weights (Adam's momentum alone would still move them).
+                w.assign(tf.where(tf.reshape(ok, [-1] + [1] * (w.shape.rank - 1)), new, before[i]))
+                i += 1
 
 
 def train_parallel(
@@ -130,112 +288,27 @@ def train_parallel(
     trained weights are written back into ``models`` and ``callback(step, models)`` is called.
     ``progress=True`` shows a Keras progress bar. The models hold the final weights on return.
     """
-    tf = _tf()
-    steps = check_positive_int(steps, "steps")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    chunk = check_positive_int(eval_every, "eval_every") if eval_every is not None else min(steps, 1000)
-    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive or a schedule, got {learning_rate!r}")
-    arrays = _check(models, data)
-    n_members = len(models)
-
-    by_key: dict[str, list[int]] = {}
-    for s, (x, y) in enumerate(arrays):
-        by_key.setdefault(_signature(models[s], x, y), []).append(s)
-    groups = []
-    for members in by_key.values():
-        template = models[members[0]]
-        sizes = [arrays[s][0].shape[0] for s in members]
-        groups.append(dict(
-            members=tf.constant(members), template=template,
-            weights=[keras.Variable(np.stack([models[s].trainable_variables[i].numpy() for s in members]))
-                     for i in range(len(template.trainable_variables))],
-            constraints=[v.constraint for v in template.trainable_variables],
-            x=tf.constant(np.concatenate([arrays[s][0] for s in members])),
-            y=tf.constant(np.concatenate([arrays[s][1] for s in members])),
-            offsets=tf.constant(np.cumsum([0] + sizes[:-1])[:, None], tf.int32),
-            sizes=tf.constant(np.asarray(sizes)[:, None], tf.int32),
-        ))
-    all_weights = [w for g in groups for w in g["weights"]]
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build(all_weights)
-    active = tf.Variable(tf.ones([n_members], tf.bool), trainable=False)
-    diverged = tf.Variable(tf.zeros([n_members], tf.int32), trainable=False)
-
-    def group_step(g: dict, u: Any) -> tuple[Any, Any, list]:
-        rows = tf.gather(u, g["members"])
-        idx = g["offsets"] + tf.minimum(tf.cast(rows * tf.cast(g["sizes"], tf.float32), tf.int32), g["sizes"] - 1)
-        xb, yb = tf.gather(g["x"], idx), tf.gather(g["y"], idx)
-        template = g["template"]
-
-        def member(args: tuple) -> tuple:
-            params, xm, ym = args
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                pred, _, reg = template.stateless_call(params, [], xm, training=True, return_losses=True)
-                value = tf.reshape(loss(tf.reshape(ym, tf.shape(pred)), pred), [])
-                value += sum((tf.reshape(r, []) for r in reg), tf.constant(0.0))
-            grads = tape.gradient(value, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            finite = tf.reduce_all([tf.math.is_finite(value)] + [tf.reduce_all(tf.math.is_finite(d)) for d in grads])
-            return value, grads, finite
-
-        values, grads, finite = tf.vectorized_map(member, ([tf.convert_to_tensor(w) for w in g["weights"]], xb, yb))
-        ok = tf.logical_and(tf.gather(active, g["members"]), finite)
-        grads = [tf.where(tf.reshape(ok, [-1] + [1] * (d.shape.rank - 1)), d, tf.zeros_like(d)) for d in grads]
-        return tf.where(ok, values, 0.0), ok, grads
-
-    def one_step(t: Any) -> Any:
-        u = tf.random.stateless_uniform([n_members, batch_size], seed=tf.stack([seed, t]))
-        parts = [group_step(g, u) for g in groups]
-        members = [g["members"][:, None] for g in groups]
-        ok = tf.scatter_nd(tf.concat(members, 0), tf.concat([p[1] for p in parts], 0), [n_members])
-        values = tf.scatter_nd(tf.concat(members, 0), tf.concat([p[0] for p in parts], 0), [n_members])
-        diverged.assign(tf.where(tf.logical_and(active, tf.logical_not(ok)), t, diverged))
-        active.assign(ok)
-        before = [tf.identity(w) for w in all_weights]
-        optimizer.apply([d for p in parts for d in p[2]], all_weights)
-        i = 0
-        for g, p in zip(groups, parts):
-            for w, c in zip(g["weights"], g["constraints"]):
-                new = tf.vectorized_map(c, tf.convert_to_tensor(w)) if c is not None else w
-                # A frozen member keeps its weights (Adam's momentum alone would still move them).
-                w.assign(tf.where(tf.reshape(p[1], [-1] + [1] * (w.shape.rank - 1)), new, before[i]))
-                i += 1
-        return values
-
-    @tf.function(reduce_retracing=True)
-    def run_chunk(start: Any, length: Any) -> Any:
-        total = tf.zeros([n_members])
-        for t in tf.range(start + 1, start + length + 1):
-            total += one_step(t)
-        return total
-
-    def write_back() -> None:
-        for g in groups:
-            for i, w in enumerate(g["weights"]):
-                values = w.numpy()
-                for j, s in enumerate(g["members"].numpy()):
-                    models[s].trainable_variables[i].assign(values[j])
-
+    _tf()  # the TensorFlow backend, or a clear error
+    steps, batch_size, chunk = _check_run_args(steps, batch_size, eval_every, learning_rate)
+    arrays = _check_models_and_data(models, data)
+    trainer = _ParallelTrainer(_stack_groups(models, arrays), len(models), batch_size, loss, learning_rate, seed)
     bar = keras.utils.Progbar(steps, unit_name="step") if progress else None
     history_steps, history, evaluations = [], [], []
     began, done = time.perf_counter(), 0
     while done < steps:
         length = min(chunk, steps - done)
-        sums = run_chunk(tf.constant(done, tf.int32), tf.constant(length, tf.int32)).numpy()
-        mean = np.where(active.numpy(), sums / length, np.nan)  # NaN from the chunk a member diverged in
+        mean = trainer.run(done, length)
         done += length
         history_steps.append(done)
         history.append(mean)
-        write_back()
+        trainer.write_back(models)
         if callback is not None:
             evaluations.append((done, callback(done, models)))
         if bar is not None:
             live = mean[np.isfinite(mean)]
             bar.update(done, values=[("mean loss", float(np.mean(live)) if live.size else float("nan"))])
-    div = diverged.numpy()
     return ParallelResult(
         steps=steps, history_steps=np.asarray(history_steps), loss=np.asarray(history),
-        diverged_at=[int(d) if d > 0 else None for d in div], evaluations=evaluations,
-        seconds=time.perf_counter() - began, groups=len(groups),
+        diverged_at=trainer.diverged_at(), evaluations=evaluations,
+        seconds=time.perf_counter() - began, groups=len(trainer.groups),
     )

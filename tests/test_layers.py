@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "multlib"
 
 LAYERS: dict[str, int] = {
     # 1. building blocks
-    **dict.fromkeys(["data", "activations", "metrics", "power_law", "models", "training", "fused", "parallel",
+    **dict.fromkeys(["data", "activations", "metrics", "power_law", "models", "training", "fused", "fused_stack", "parallel",
                      "improved", "term_search", "units", "problems", "laws", "search", "feynman"], 1),
     # 2. committed results, 3. methods, 4. studies, 5. what the chapters show
     "results": 2,
