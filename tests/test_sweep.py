@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from multlib import compare, results, summaries, sweep  # noqa: E402
+from multlib import results, summaries, sweep  # noqa: E402
 
 PAIRS = [("symlog", "symexp"), ("relu", "linear"), ("hard_sigmoid", "softmax")]
 SMALL = dict(epochs=3, n_train=500, n_test=200, verbose=0)
