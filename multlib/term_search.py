@@ -11,18 +11,20 @@ says why each step is there.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from multlib.data import check_positive_int
+from multlib.term_select import refit_coefficients, select_terms
+from multlib.term_trainer import drop_negligible, float64_loss, ratio_train_fn, train_fn
 from multlib.training import TrainingDiverged
 
 __all__ = ["Recipe", "Problem", "Found", "search_terms"]
 
 _EXACT = 1e-10  # a relative RMS error of 1e-5 on the training data: float32 round-off, near enough
+_DEN_INIT = 0.1  # the denominator terms' coefficients start at this sum: 1 + D starts near 1.1, far from a pole
 
 
 # ------------------------------------------------------------------------- settings and results
@@ -46,6 +48,8 @@ class Recipe:
     init_std: float
     loss: str
     simplest_first: bool
+    denominator_terms: int = 0
+    select: bool = False
 
     def __post_init__(self) -> None:
         # Checked in this order, so that the error names the first bad argument in it.
@@ -65,6 +69,15 @@ class Recipe:
         init_std = self.init_std  # kept as given (not converted): the divergence message quotes it
         if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
             raise ValueError(f"init_std must be a positive number, got {init_std!r}")
+        j = self.denominator_terms
+        if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 0:
+            raise ValueError(f"denominator_terms must be a non-negative integer, got {j!r}")
+        self.denominator_terms = int(j)
+        if not isinstance(self.select, (bool, np.bool_)):
+            raise ValueError(f"select must be True or False, got {self.select!r}")
+        if self.select and self.loss == "mae":
+            raise ValueError("loss must be 'relative' or 'mse' with select=True (its refits are least squares), "
+                             f"got {self.loss!r}")
         seed = self.seed  # kept as given too; NumPy and the minibatch seed take any non-negative integer
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -89,12 +102,18 @@ class Problem:
 class Found:
     """The best restart of a search: weights in the layer's terms (centred, scaled) and what it cost."""
 
-    exponents: np.ndarray  # (d, K)
-    coefficients: np.ndarray  # (K,)
+    exponents: np.ndarray  # (d, K + J): the numerator's K terms, then the denominator's J
+    coefficients: np.ndarray  # (K + J,)
     loss: float
     snapped: bool  # whether the rounded (integer-exponent) model was kept
     steps: int  # optimiser steps taken, over all restarts at once
     history: dict[str, Any]
+    n_denominator: int = 0  # J: the last J terms divide, as 1 + sum of them
+
+    @property
+    def den(self) -> np.ndarray | None:
+        """1 for a denominator term, 0 for a numerator term; None for a plain sum (J = 0)."""
+        return _den_mask(self.exponents.shape[1], self.n_denominator)
 
 
 def _positive_number(value: Any, name: str) -> float:
@@ -111,6 +130,8 @@ def _positive_number(value: Any, name: str) -> float:
 def search_terms(problem: Problem, recipe: Recipe) -> Found:
     """Fit a sum of ``recipe.n_terms`` product terms to ``problem``; the best restart on the training loss.
 
+    With ``recipe.denominator_terms = J > 0`` the full search fits ``N / (1 + D)`` (``J`` terms in
+    ``D``); with ``recipe.select`` the result goes through :func:`multlib.term_select.select_terms`.
     Its ``history`` holds each search's own history under ``"single_term"`` and ``"full"``. Raises
     :class:`TrainingDiverged` if every restart of a search ends with a non-finite loss.
     """
@@ -125,12 +146,17 @@ def search_terms(problem: Problem, recipe: Recipe) -> Found:
         single = restarts.best(n_terms=1, rounds=1)
         history["single_term"], steps = single.history, single.steps
         if single.loss <= 10 * _EXACT:
-            unused = recipe.n_terms - 1
+            unused = recipe.n_terms - 1 + recipe.denominator_terms
             return replace(single, exponents=np.pad(single.exponents, ((0, 0), (0, unused))),
-                           coefficients=np.pad(single.coefficients, (0, unused)), history=history)
-    full = restarts.best(n_terms=recipe.n_terms, rounds=recipe.rounds)
+                           coefficients=np.pad(single.coefficients, (0, unused)), history=history,
+                           n_denominator=recipe.denominator_terms)
+    full = restarts.best(n_terms=recipe.n_terms, rounds=recipe.rounds, n_den=recipe.denominator_terms)
     history["full"] = full.history
-    return replace(full, steps=steps + full.steps, history=history)
+    found = replace(full, steps=steps + full.steps, history=history)
+    if recipe.select:
+        p = problem
+        found = select_terms(found, restarts.log_x32, p.negative, p.target, p.weight)
+    return found
 
 
 class _Restarts:
@@ -142,14 +168,15 @@ class _Restarts:
         self.problem, self.recipe = problem, recipe
         p = problem
         self._data = [tf.constant(v.astype(np.float32)) for v in (p.log_x, p.negative, p.target, p.weight)]
-        self._log_x32 = self._data[0].numpy()  # the trainer's float32 inputs, for the float64 read-back
-        self._run = _train_fn()
+        self.log_x32 = self._data[0].numpy()  # the trainer's float32 inputs, for the float64 read-back
+        self._run = train_fn()
         self._rng = np.random.default_rng(recipe.seed)
         self._batch = min(recipe.batch_size, p.log_x.shape[0])
 
-    def best(self, n_terms: int, rounds: int) -> Found:
-        """Train and settle ``n_terms``-term models, try rounding them; the restart with the lowest loss."""
-        w, a, free_loss, rounds_run = self._train_and_settle(n_terms, rounds)
+    def best(self, n_terms: int, rounds: int, n_den: int = 0) -> Found:
+        """Train and settle ``n_terms``-term models (over ``1 +`` ``n_den`` terms), try rounding them; the best restart."""
+        den = _den_mask(n_terms + n_den, n_den)
+        w, a, free_loss, rounds_run = self._train_and_settle(n_terms, rounds, den)
         best = _lowest_finite(free_loss)
         if best is None:
             raise TrainingDiverged(
@@ -159,28 +186,33 @@ class _Restarts:
             )
         history: dict[str, Any] = {"n_terms": n_terms, "free_losses": free_loss, "rounds": rounds_run}
         found = Found(exponents=w[best], coefficients=a[best], loss=float(free_loss[best]), snapped=False,
-                      steps=rounds_run * self.recipe.steps, history=history)
+                      steps=rounds_run * self.recipe.steps, history=history, n_denominator=n_den)
         if self.recipe.snap:
-            w_r, a_r, loss_r = self._refit_rounded(w, a)
+            w_r, a_r, loss_r = self._refit_rounded(w, a, den)
             history["snapped_losses"] = loss_r
             found = _prefer_rounded(replace(found, steps=found.steps + self.recipe.refit_steps), w_r, a_r, loss_r)
         if found.snapped:
             found = self._without_negligible_terms(found)
         return found
 
-    def _train_and_settle(self, n_terms: int, rounds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def _train_and_settle(self, n_terms: int, rounds: int, den: np.ndarray | None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Up to ``rounds`` rounds of training from fresh exponents, settling near-integer terms in between.
 
         Returns the last round's exponents ``(R, d, K)``, coefficients ``(R, K)`` and losses ``(R,)``,
         and the number of rounds run.
         """
         recipe = self.recipe
-        w = self._rng.normal(0.0, recipe.init_std, (recipe.restarts, self.problem.log_x.shape[1], n_terms))
+        n_den = 0 if den is None else int(den.sum())
+        shape = (recipe.restarts, self.problem.log_x.shape[1], n_terms + n_den)
+        w = self._rng.normal(0.0, recipe.init_std, shape)
         a = np.full((recipe.restarts, n_terms), 1.0 / n_terms)
+        if den is not None:  # the denominator starts near 1: its terms small, so that 1 + D is far from 0
+            a = np.concatenate([a, np.full((recipe.restarts, n_den), _DEN_INIT / n_den)], axis=1)
         mask_w, train_every_a = np.ones_like(w), np.ones_like(a)
         for r in range(rounds):
             w, a, loss = self._train(w, a, mask_w, train_every_a, recipe.steps, recipe.learning_rate,
-                                     stream=1000 * r + n_terms)
+                                     stream=1000 * r + n_terms + 100 * n_den, den=den)
             settled = (np.abs(w - np.round(w)) < recipe.snap_tolerance).all(axis=1) & np.isfinite(loss)[:, None]
             if not recipe.snap or r == rounds - 1 or settled.all() or np.nanmin(loss) < _EXACT:
                 break  # nothing left to settle, or some restart already fits to float32 round-off
@@ -200,29 +232,44 @@ class _Restarts:
         w = np.where(np.isfinite(w), w, redraw)
         return w, a, np.where(settled[:, None, :], 0.0, 1.0)
 
-    def _refit_rounded(self, w: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _refit_rounded(self, w: np.ndarray, a: np.ndarray, den: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Round every restart's exponents, merge equal terms and refit the coefficients (exponents frozen)."""
-        w_r, a_r, mask_a = _merge(np.round(np.where(np.isfinite(w), w, 0.0)), np.where(np.isfinite(a), a, 0.0))
-        return self._train(w_r, a_r, np.zeros_like(w_r), mask_a, self.recipe.refit_steps, 0.01, stream=99_999)
+        w_r, a_r, mask_a = _merge(np.round(np.where(np.isfinite(w), w, 0.0)), np.where(np.isfinite(a), a, 0.0), den)
+        out = self._train(w_r, a_r, np.zeros_like(w_r), mask_a, self.recipe.refit_steps, 0.01, stream=99_999, den=den)
+        if den is None or self.recipe.absolute:
+            return out
+        # A ratio's coefficients converge slowly under gradient steps; Gauss-Newton in float64 finishes them.
+        p = self.problem
+        w_r, a_r, loss_r = out
+        for r in range(w_r.shape[0]):
+            start = np.where(np.isfinite(a_r[r]), a_r[r], 0.0)
+            a_gn, loss_gn = refit_coefficients(w_r[r], mask_a[r] == 1, den, self.log_x32, p.negative, p.target,
+                                               p.weight, start)
+            if loss_gn < loss_r[r] or not np.isfinite(loss_r[r]):
+                a_r[r], loss_r[r] = a_gn, loss_gn
+        return w_r, a_r, loss_r
 
     def _without_negligible_terms(self, found: Found) -> Found:
         """``found`` with its negligible terms' coefficients zeroed, and its loss recomputed in float64."""
-        p, w = self.problem, found.exponents
-        a = _drop_negligible(w, found.coefficients, self._log_x32, p.negative, p.weight)
-        loss = _float64_loss(w, a, self._log_x32, p.negative, p.target, p.weight, self.recipe.absolute)
+        p, w, den = self.problem, found.exponents, found.den
+        a = drop_negligible(w, found.coefficients, self.log_x32, p.negative, p.weight, den=den)
+        loss = float64_loss(w, a, self.log_x32, p.negative, p.target, p.weight, self.recipe.absolute, den)
         return replace(found, coefficients=a, loss=loss)
 
     def _train(self, w: np.ndarray, a: np.ndarray, mask_w: np.ndarray, mask_a: np.ndarray, n_steps: int, lr: float,
-               stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               stream: int, den: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run the trainer from ``(w, a)``; the trained ``w``, ``a`` and each restart's loss, in float64.
 
-        ``stream`` and the seed pick the minibatch draws, so each call sees its own.
+        ``stream`` and the seed pick the minibatch draws, so each call sees its own. ``den`` (the
+        denominator's terms) selects the ratio trainer.
         """
         import tensorflow as tf
 
-        out = self._run(*self._data, *(tf.constant(v.astype(np.float32)) for v in (w, a, mask_w, mask_a)),
-                        tf.constant(n_steps), tf.constant(lr, tf.float32), tf.constant(self._batch),
-                        tf.constant([self.recipe.seed % 2**31, stream], tf.int32), tf.constant(self.recipe.absolute))
+        args = [*self._data, *(tf.constant(v.astype(np.float32)) for v in (w, a, mask_w, mask_a)),
+                tf.constant(n_steps), tf.constant(lr, tf.float32), tf.constant(self._batch),
+                tf.constant([self.recipe.seed % 2**31, stream], tf.int32), tf.constant(self.recipe.absolute)]
+        out = self._run(*args) if den is None else ratio_train_fn()(*args, tf.constant(den.astype(np.float32)))
         return tuple(np.asarray(v.numpy(), dtype=np.float64) for v in out)  # type: ignore[return-value]
 
 
@@ -245,102 +292,39 @@ def _prefer_rounded(free: Found, w_r: np.ndarray, a_r: np.ndarray, loss_r: np.nd
     return free
 
 
-# --------------------------------------------------------------------------------- the trainer
+def _den_mask(n_all: int, n_den: int) -> np.ndarray | None:
+    """``(n_all,)``: 0 for the numerator's terms, 1 for the last ``n_den`` (the denominator's); None if ``n_den`` is 0."""
+    return None if n_den == 0 else (np.arange(n_all) >= n_all - n_den).astype(np.float64)
 
-_TRAIN_FN: Any = None
 
+def _merge(w: np.ndarray, a: np.ndarray, den: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge terms with equal (rounded) exponents per member, within the numerator or within the denominator.
 
-def _train_fn() -> Any:
-    """The training loop as one ``tf.function``, traced once per process for every shape.
-
-    Trains ``R`` independent models at once: ``W`` is ``(R, d, K)`` and ``a`` is ``(R, K)``; the
-    loss is the sum of the members' losses, so each member gets its own gradient, and Adam (written
-    out, so that its state lives in loop variables and nothing is retraced) is element-wise.
-    ``mask_w``/``mask_a`` are 1 where a weight trains and 0 where it is frozen.
+    A denominator term with all exponents 0 (a constant ``c`` in ``1 + c + ...``) is divided out: the
+    numerator and the other denominator terms are divided by ``1 + c``. Returns ``w, a, mask_a``.
     """
-    global _TRAIN_FN
-    if _TRAIN_FN is not None:
-        return _TRAIN_FN
-    import tensorflow as tf
-
-    def forward(log_x: Any, neg: Any, w: Any, a: Any) -> Any:
-        z = tf.einsum("nd,rdk->rnk", log_x, w)
-        sign = tf.cos(math.pi * tf.einsum("nd,rdk->rnk", neg, w))
-        return tf.einsum("rnk,rk->rn", tf.exp(z) * sign, a)
-
-    def losses(log_x: Any, neg: Any, t: Any, inv: Any, w: Any, a: Any, absolute: Any) -> Any:
-        err = (forward(log_x, neg, w, a) - t) * inv
-        return tf.reduce_mean(tf.where(absolute, tf.abs(err), tf.square(err)), axis=1)
-
-    f32 = tf.float32
-    spec = [
-        tf.TensorSpec((None, None), f32), tf.TensorSpec((None, None), f32),  # log|x| - centre, [x < 0]
-        tf.TensorSpec((None,), f32), tf.TensorSpec((None,), f32),  # target / scale, 1 / (|t| + floor)
-        tf.TensorSpec((None, None, None), f32), tf.TensorSpec((None, None), f32),  # W, a
-        tf.TensorSpec((None, None, None), f32), tf.TensorSpec((None, None), f32),  # masks
-        tf.TensorSpec((), tf.int32), tf.TensorSpec((), f32), tf.TensorSpec((), tf.int32),  # steps, lr, batch
-        tf.TensorSpec((2,), tf.int32),  # seed of the minibatch draws
-        tf.TensorSpec((), tf.bool),  # mean |error| instead of mean error^2
-    ]
-
-    @tf.function(input_signature=spec)
-    def run(log_x, neg, t, inv, w, a, mask_w, mask_a, steps, lr0, batch, seed, absolute):  # type: ignore
-        n = tf.shape(log_x)[0]
-        m_w, v_w, m_a, v_a = tf.zeros_like(w), tf.zeros_like(w), tf.zeros_like(a), tf.zeros_like(a)
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        total = tf.cast(steps, f32)
-        for s in tf.range(steps):
-            idx = tf.random.stateless_uniform((batch,), seed=seed + tf.stack([0, s]), maxval=n, dtype=tf.int32)
-            xb, nb, tb, ib = (tf.gather(v, idx) for v in (log_x, neg, t, inv))
-            with tf.GradientTape() as tape:
-                tape.watch([w, a])
-                loss = tf.reduce_sum(losses(xb, nb, tb, ib, w, a, absolute))
-            g_w, g_a = tape.gradient(loss, [w, a])
-            g_w, g_a = g_w * mask_w, g_a * mask_a
-            k = tf.cast(s, f32) + 1.0
-            lr = lr0 * 0.5 * (1.0 + tf.cos(math.pi * (k - 1.0) / total))  # cosine decay to 0
-            m_w, v_w = b1 * m_w + (1 - b1) * g_w, b2 * v_w + (1 - b2) * g_w * g_w
-            m_a, v_a = b1 * m_a + (1 - b1) * g_a, b2 * v_a + (1 - b2) * g_a * g_a
-            c1, c2 = 1 - tf.pow(b1, k), 1 - tf.pow(b2, k)
-            w = w - lr * (m_w / c1) / (tf.sqrt(v_w / c2) + eps)
-            a = a - lr * (m_a / c1) / (tf.sqrt(v_a / c2) + eps)
-        return w, a, losses(log_x, neg, t, inv, w, a, absolute)
-
-    _TRAIN_FN = run
-    return run
-
-
-def _merge(w: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge terms with equal (rounded) exponents per member; returns ``w, a, mask_a``."""
     w, a = w.copy(), a.copy()
     mask_a = np.ones_like(a)
     for r in range(w.shape[0]):
         seen: dict[tuple[float, ...], int] = {}
         for k in range(w.shape[2]):
-            key = tuple(w[r, :, k].tolist())
+            key = tuple(w[r, :, k].tolist()) if den is None else (float(den[k]), *w[r, :, k].tolist())
             if key in seen:
                 a[r, seen[key]] += a[r, k]
                 a[r, k], mask_a[r, k] = 0.0, 0.0
                 w[r, :, k] = 0.0
             else:
                 seen[key] = k
+        if den is not None:
+            _divide_out_constant(w[r], a[r], mask_a[r], den)
     return w, a, mask_a
 
 
-def _term_values(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """The ``(n, K)`` term values ``a_k exp(log_x . w_k) cos(pi neg . w_k)`` in float64."""
-    return a * np.exp(log_x @ w) * np.cos(np.pi * (neg @ w))
-
-
-def _float64_loss(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray, t: np.ndarray, inv: np.ndarray,
-                  absolute: bool) -> float:
-    """The trainer's loss for one model, computed in float64."""
-    err = (_term_values(w, a, log_x, neg).sum(axis=1) - t) * inv
-    return float(np.mean(np.abs(err) if absolute else np.square(err)))
-
-
-def _drop_negligible(w: np.ndarray, a: np.ndarray, log_x: np.ndarray, neg: np.ndarray, inv: np.ndarray,
-                     tol: float = 1e-6) -> np.ndarray:
-    """Zero the coefficients of terms that never contribute more than ``tol`` of the target."""
-    share = np.max(np.abs(_term_values(w, a, log_x, neg)) * inv[:, None], axis=0)
-    return np.where(share < tol, 0.0, a)
+def _divide_out_constant(w: np.ndarray, a: np.ndarray, mask_a: np.ndarray, den: np.ndarray) -> None:
+    """In place: fold one member's constant denominator term ``c`` into the exact 1, if ``1 + c`` is not near 0."""
+    for k in np.flatnonzero((den == 1) & ~w.any(axis=0) & (mask_a == 1)):
+        if abs(1.0 + a[k]) > 1e-3:
+            a[den == 0] /= 1.0 + a[k]
+            others = (den == 1) & (np.arange(len(a)) != k)
+            a[others] /= 1.0 + a[k]
+            a[k], mask_a[k] = 0.0, 0.0

@@ -194,3 +194,135 @@ def test_a_non_integer_exponent_is_learned_and_not_rounded():
     (term,) = result.terms
     np.testing.assert_allclose(term.exponents, [0.5, 1.0], atol=1e-4)
     assert np.max(np.abs(result.predict(x_test) / y_test - 1)) < 1e-4
+
+
+# ------------------------------------------------------------------- unchanged by the new options
+
+# Recorded from the code before denominator_terms and select existed (commit 160b555, /work/main):
+# the default path must still compute exactly this. The tolerance allows for another CPU's round-off only.
+_BEFORE = {
+    "sum3": ("1.0000001 * x1^1 * x2^1 + 0.99999996 * x3^1", 3.768592238594276e-15),
+    "free": ("30.604098 * x1^0.35947213 * x2^0.024408374 + 14.957696 * x1^0.22630464 * x2^0.47772405 + "
+             "5.0768117 * x1^0.34487128 * x2^0.77862597 + 1.2607945 * x1^0.62535751 * x2^0.97367799",
+             0.19785787165164948),
+}
+
+
+def test_the_default_options_compute_what_the_code_did_before_them():
+    x, y, _, _ = _split(lambda v: v[:, 0] * v[:, 1] + v[:, 1], 2, seed=2, n=500)
+    free = improved.fit(x, y, steps=20, rounds=1, restarts=2, snap=False, denominator_terms=0, select=False)
+    x, y, _, _ = _split(lambda v: v[:, 0] * v[:, 1] + v[:, 2], 3, seed=1)
+    sum3 = improved.fit(x, y, seed=1)
+    for key, result in (("free", free), ("sum3", sum3)):
+        formula, loss = _BEFORE[key]
+        assert result.formula(digits=8) == formula
+        assert result.train_loss == pytest.approx(loss, rel=1e-9, abs=0)
+        assert isinstance(result.model.get_layer("product_sum"), improved.ProductSum)
+        assert result.denominator == []
+
+
+# ------------------------------------------------------------------------------ the ratio model
+
+
+def _set_ratio(model, exponents, coefficients, den_exponents, den_coefficients, center=None, scale=1.0):
+    _set(model, exponents, coefficients, center, scale)
+    layer = model.get_layer("product_sum")
+    layer.den_exponents.assign(np.asarray(den_exponents, np.float32))
+    layer.den_coefficients.assign(np.asarray(den_coefficients, np.float32))
+    return model
+
+
+def test_known_weights_of_the_ratio_layer_compute_the_formula():
+    # (2 x1 x2 + 3 x2) / (1 + 0.5 x1 - 0.25 x2^-1), centre and scale folded as in the sum.
+    center, scale = np.log([2.0, 3.0]), 4.0
+    model = _set_ratio(improved.build_model(2, 2, denominator_terms=2), [[1, 0], [1, 1]], [2, 3],
+                       [[1, 0], [0, -1]], [0.5, -0.25], center=center, scale=scale)
+    assert isinstance(model.get_layer("product_sum"), improved.ProductRatio)
+    x = np.array([[2.0, 5.0], [1.5, 0.5], [-1.0, 4.0]])
+    c1, c2 = np.exp(-center @ np.array([1, 1])), np.exp(-center[1])
+    d1, d2 = np.exp(-center[0]), np.exp(center[1])
+    expected = scale * (2 * c1 * x[:, 0] * x[:, 1] + 3 * c2 * x[:, 1]) / (1 + 0.5 * d1 * x[:, 0] - 0.25 * d2 / x[:, 1])
+    np.testing.assert_allclose(improved.predict(model, x), expected, rtol=1e-5)
+    fit = improved.ImprovedFit(model=model, seconds=0.0, steps=0, train_loss=0.0, snapped=True, restarts=1)
+    (t1, t2), (b1, b2) = fit.terms, fit.denominator
+    assert (t1.exponents, t2.exponents, b1.exponents, b2.exponents) == ((0, 1), (1, 1), (0, -1), (1, 0))
+    assert t1.coefficient == pytest.approx(scale * 3 * c2, rel=1e-6)
+    assert b1.coefficient == pytest.approx(-0.25 * d2, rel=1e-6)
+    assert fit.formula(digits=2).startswith("(") and " / (1 + " in fit.formula()
+    np.testing.assert_allclose(fit.predict(x), expected, rtol=1e-5)
+
+
+def test_the_ratio_layer_saves_and_loads(tmp_path):
+    model = _set_ratio(improved.build_model(2, 1, denominator_terms=1), [[1], [0]], [2], [[0], [1]], [1.0])
+    model.save(tmp_path / "r.keras")
+    again = keras.models.load_model(tmp_path / "r.keras")
+    x = np.array([[1.5, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(improved.predict(again, x), 2 * x[:, 0] / (1 + x[:, 1]), rtol=1e-6)
+
+
+def test_the_ratio_model_recovers_the_shear_modulus_and_extrapolates():
+    from multlib import feynman
+
+    ((x, y, x_test, y_test),) = feynman.equation_problems(["shear_modulus"], seeds=1, n_train=1000).values()
+    result = improved.fit(x, y, n_terms=2, denominator_terms=2, seed=0)  # Y / (2 (1 + sigma))
+    assert result.snapped
+    assert result.formula() == "(0.5 * x1^1 * x2^-1) / (1 + 1 * x2^-1)"  # = 0.5 Y / (sigma + 1)
+    assert np.max(np.abs(result.predict(x_test) / y_test - 1)) < 1e-5  # J = 0 misses it by ~1 %
+
+
+def test_a_constant_denominator_term_is_divided_out():
+    from multlib import term_search
+
+    # Member 0: (2 x1 + 4 x2) / (1 + 1 + 3 x1) -> (1 x1 + 2 x2) / (1 + 1.5 x1); the constant's slot is freed.
+    w = np.array([[[1, 0, 0, 1], [0, 1, 0, 0]]], float)
+    den = np.array([0, 0, 1, 1], float)
+    w_m, a_m, mask = term_search._merge(w, np.array([[2.0, 4.0, 1.0, 3.0]]), den)
+    np.testing.assert_allclose(a_m[0], [1.0, 2.0, 0.0, 1.5])
+    np.testing.assert_array_equal(mask[0], [1, 1, 0, 1])
+    # Equal exponents merge within the numerator or within the denominator, never across.
+    w = np.array([[[1, 1, 1, 1], [0, 0, 0, 0]]], float)
+    _, a_m, mask = term_search._merge(w, np.array([[1.0, 2.0, 3.0, 4.0]]), den)
+    np.testing.assert_allclose(a_m[0], [3.0, 0.0, 7.0, 0.0])
+
+
+# ------------------------------------------------------------------------------ model selection
+
+
+def _small_term_problem(level):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, (1000, 4))
+    y = x[:, 0] * (x[:, 1] + x[:, 2]) + x[:, 3]  # on [1, 2], x4 is 10-40 % of y
+    return x, y + level * np.std(y) * np.random.default_rng(7).normal(size=y.shape)
+
+
+_TRUE_TERMS = {(1, 1, 0, 0), (1, 0, 1, 0), (0, 0, 0, 1)}
+
+
+def test_selection_keeps_a_true_small_term_without_noise():
+    x, y = _small_term_problem(0.0)
+    result = improved.fit(x, y, seed=0, select=True)
+    assert {t.exponents for t in result.terms} == _TRUE_TERMS
+    assert result.train_loss < 1e-12
+
+
+def test_selection_drops_a_spurious_term_under_noise():
+    x, y = _small_term_problem(0.1)
+    plain = improved.fit(x, y, seed=0)
+    assert len(plain.terms) == 4  # the search alone keeps a spurious small x2 term (0.005 x2) under 10 % noise
+    selected = improved.fit(x, y, seed=0, select=True)
+    assert {t.exponents for t in selected.terms} == _TRUE_TERMS
+    assert [n for n, _ in selected.history["selection"]] == [4, 3]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"denominator_terms": -1}, "denominator_terms"), ({"denominator_terms": 1.5}, "denominator_terms"),
+     ({"select": "yes"}, "select"), ({"select": True, "loss": "mae"}, "loss")],
+)
+def test_fit_rejects_bad_ratio_and_selection_arguments(kwargs, name):
+    x = np.ones((10, 2))
+    with pytest.raises(ValueError, match=name):
+        improved.fit(x, x[:, 0], **kwargs)
+    if "denominator_terms" in kwargs:
+        with pytest.raises(ValueError, match=name):
+            improved.build_model(2, 2, **kwargs)
