@@ -8,10 +8,11 @@ The modules form layers; each imports only from the layers below it, so the pack
    the rounding floor), :mod:`~multlib.power_law` and :mod:`~multlib.models`, :mod:`~multlib.training`,
    :mod:`~multlib.fused` (with :mod:`~multlib.fused_stack`, the stacked networks it trains) and
    :mod:`~multlib.parallel` (many small models trained as one),
-   :mod:`~multlib.improved` and :mod:`~multlib.term_search` (Chapter 5a's model and its training search), :mod:`~multlib.units` (Chapter 5b), and the problems the
+   :mod:`~multlib.improved` and :mod:`~multlib.term_search` (Chapter 5a's model and its training search), :mod:`~multlib.units` (Chapter 5b), :mod:`~multlib.interactions` (Chapter 8's MI, gating, FiLM and GLU layers), and the problems the
    studies pose: :mod:`~multlib.problems` (domains, formulas, the benchmark), :mod:`~multlib.laws`
    (ten laws of physics), :mod:`~multlib.search` (a simulated search engine, Chapter 6),
-   :mod:`~multlib.feynman` (the Feynman database's multiplicative equations).
+   :mod:`~multlib.feynman` (the Feynman database's multiplicative equations), and
+   :mod:`~multlib.symbolic` (symbolic regression with Operon, an optional extra).
 2. **Committed results**: :mod:`~multlib.results` (paths in the package, CSV and metadata, the
    machine signature).
 3. **Methods**: :mod:`~multlib.methods`, every way of multiplying with its recipe, by name.

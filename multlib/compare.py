@@ -51,6 +51,7 @@ from multlib.training import TrainingDiverged
 
 __all__ = [
     "SUCCESS_THRESHOLD",
+    "COMPARED",
     "COLUMNS",
     "evaluate",
     "run",
@@ -65,6 +66,12 @@ __all__ = [
 
 SUCCESS_THRESHOLD: float = 1e-5
 """A fit succeeds when its mean relative error on the test domain is below this."""
+
+COMPARED: tuple[str, ...] = ("power_law", "relu_mlp", "paper", "improved", "product_unit", "nalu", "nau_nmu", "npu",
+                             "realnpu")
+"""The methods of the committed comparison and laws (Chapter 5b), which :func:`score_fits` and
+``python -m multlib.compare`` run by default; Chapter 7's methods (symbolic regression, the improved
+network's variants) run when named."""
 
 COLUMNS = ("method", "formula", "domain", "seed", "status", "mean", "median", "max", "train_mean", "success",
            "seconds")
@@ -135,8 +142,15 @@ def score_fits(
     *,
     progress: bool = True,
     workers: int = 1,
+    subsets: dict[str, Sequence[tuple[str, str, int]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Fit every method on every problem ``(formula, domain, seed) -> (x, y, x_test, y_test)`` and score it.
+
+    ``subsets`` maps a method to the keys of ``problems`` it fits instead of all of them (rows in the
+    order of ``problems``), so that one call, and one pool of workers, serves methods fitted on
+    different problems.
+
+    ``methods=None`` runs the methods of :data:`COMPARED`.
 
     A method trains all its fits at once (:attr:`multlib.methods.Method.fit_many`). Rows hold the
     method, formula, domain and seed, the mean, median and largest relative test error, ``train_mean``
@@ -150,16 +164,22 @@ def score_fits(
     thread mostly idle, so two single-threaded processes on two cores finish the comparison in about
     half the time of one process with two threads. The numbers then carry one-thread rounding.
     """
-    names = list(METHODS) if methods is None else list(methods)
+    names = list(COMPARED) if methods is None else list(methods)
     for name in names:
         if name not in METHODS:
             raise ValueError(f"methods must name entries of METHODS {sorted(METHODS)}, got {name!r}")
     workers = check_positive_int(workers, "workers")
+    subsets = dict(subsets or {})
+    for name, keys in subsets.items():
+        missing = [k for k in keys if k not in problems]
+        if name not in names or missing:
+            raise ValueError(f"subsets must map methods of this call to keys of problems, got {name!r}: "
+                             f"{missing[:1] or 'not a method of this call'}")
     report = _Progress(len(names), progress)
     if workers == 1 or len(names) == 1:
-        by_method = {name: report(name, _score_method(name, problems)) for name in names}
+        by_method = {name: report(name, _score_method(name, problems, subsets.get(name))) for name in names}
     else:
-        by_method = dict(_score_in_workers(names, problems, workers, report))
+        by_method = dict(_score_in_workers(names, problems, workers, report, subsets))
     return [r for name in names for r in by_method[name]]
 
 
@@ -181,13 +201,17 @@ class _Progress:
 
 _WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 _RELATIVE_COST = {"paper": 6.0, "nau_nmu": 3.0, "nalu": 3.0, "product_unit": 2.5, "npu": 2.5, "realnpu": 2.5,
-                  "improved": 2.0, "relu_mlp": 1.5, "power_law": 0.1}
-"""Rough wall time of each method on the book's comparison, to schedule the slowest first."""
+                  "improved": 2.0, "improved_select": 2.0, "improved_ratio": 4.0, "relu_mlp": 1.5, "power_law": 0.1,
+                  "symbolic_regression": 10.0}
+"""Rough wall time of each method on the book's comparison, to schedule the slowest first
+(symbolic_regression, measured: 3.8 CPU seconds per fit on 10,000 training rows, paper's 2.3 s)."""
 _WORKER_PROBLEMS: dict[tuple[str, str, int], CellData] = {}
+_WORKER_SUBSETS: dict[str, Sequence[tuple[str, str, int]]] = {}
 
 
 def _score_in_workers(
-    names: list[str], problems: dict[tuple[str, str, int], CellData], workers: int, report: _Progress
+    names: list[str], problems: dict[tuple[str, str, int], CellData], workers: int, report: _Progress,
+    subsets: dict[str, Sequence[tuple[str, str, int]]],
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """:func:`_score_method` for every method, ``workers`` at a time in spawned processes."""
     # The slowest methods first, so that no worker is left with a long one at the end.
@@ -197,7 +221,7 @@ def _score_in_workers(
     os.environ.update(_WORKER_ENV)
     try:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(min(workers, len(names)), initializer=_init_worker, initargs=(problems,)) as pool:
+        with context.Pool(min(workers, len(names)), initializer=_init_worker, initargs=(problems, subsets)) as pool:
             return [(name, report(name, rows)) for name, rows in pool.imap_unordered(_score_in_worker, order)]
     finally:
         for k, v in saved.items():
@@ -207,17 +231,21 @@ def _score_in_workers(
                 os.environ[k] = v
 
 
-def _init_worker(problems: dict[tuple[str, str, int], CellData]) -> None:
+def _init_worker(problems: dict[tuple[str, str, int], CellData],
+                 subsets: dict[str, Sequence[tuple[str, str, int]]]) -> None:
     _WORKER_PROBLEMS.update(problems)
+    _WORKER_SUBSETS.update(subsets)
 
 
 def _score_in_worker(name: str) -> tuple[str, list[dict[str, Any]]]:
-    return name, _score_method(name, _WORKER_PROBLEMS)
+    return name, _score_method(name, _WORKER_PROBLEMS, _WORKER_SUBSETS.get(name))
 
 
-def _score_method(name: str, problems: dict[tuple[str, str, int], CellData]) -> list[dict[str, Any]]:
-    """One method on every problem: the rows of :func:`score_fits`."""
-    jobs = list(problems)
+def _score_method(name: str, problems: dict[tuple[str, str, int], CellData],
+                  keys: Sequence[tuple[str, str, int]] | None = None) -> list[dict[str, Any]]:
+    """One method on every problem (or those ``keys``, in the order of ``problems``): the rows of :func:`score_fits`."""
+    wanted = set(problems if keys is None else keys)
+    jobs = [k for k in problems if k in wanted]
     t0 = time.perf_counter()
     fits = METHODS[name].fit_many([Problem(problems[j][0], problems[j][1], j[2]) for j in jobs])
     rows: list[dict[str, Any]] = []
@@ -292,7 +320,8 @@ def read_own_settings(path: Any = None) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m multlib.compare``: regenerate the committed comparison and laws results (with progress)."""
     parser = argparse.ArgumentParser(prog="python -m multlib.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--methods", nargs="+", help=f"default: all of {list(METHODS)}")
+    parser.add_argument("--methods", nargs="+",
+                        help=f"default: {list(COMPARED)}; any of {list(METHODS)} by name")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", choices=["benchmark", "laws"], help="default: both")
     parser.add_argument("--out-dir", default=str(RESULTS_DIR), help="where comparison.csv and laws.csv go")

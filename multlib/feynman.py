@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from multlib.data import N_TEST, N_TRAIN, check_positive_int
-from multlib.problems import CellData, targets
+from multlib.problems import CellData, add_noise, targets
 
 __all__ = ["Equation", "EQUATIONS", "FAMILIES", "EXCLUDED", "TEST_POLES", "SIGN_CHANGES", "EXTRAPOLATION",
            "equation", "equation_problems"]
@@ -257,11 +257,18 @@ def equation(key: str) -> Equation:
 
 
 def equation_problems(
-    names: Sequence[str] | None = None, seeds: int = 5, *, n_train: int = N_TRAIN, n_test: int = N_TEST
+    names: Sequence[str] | None = None,
+    seeds: int = 5,
+    *,
+    n_train: int = N_TRAIN,
+    n_test: int = N_TEST,
+    noise: tuple[str, float] = ("gaussian", 0.0),
 ) -> dict[tuple[str, str, int], CellData]:
     """The data of every equation and seed, keyed ``(name, "feynman", seed)`` as :func:`multlib.compare.score_fits`
     wants: training inputs on the published ranges (seed ``s``), test inputs on ``[high, 5*high]`` (``s + 10_000``).
-    ``names`` takes :data:`EQUATIONS` names or database ids; the keys use the names."""
+    ``names`` takes :data:`EQUATIONS` names or database ids; the keys use the names. ``noise`` is a
+    ``(kind, level)`` of :func:`multlib.problems.add_noise`, applied to the training targets only
+    (seed ``s + 20_000``): the test targets are the law itself, which is what a method should recover."""
     if isinstance(names, str):
         raise ValueError(f"names must be a list of names or ids, got the string {names!r}")
     found = list(EQUATIONS.values()) if names is None else [_find(k) for k in names]
@@ -271,9 +278,15 @@ def equation_problems(
     chosen = [e for e in found if e is not None]
     seeds = check_positive_int(seeds, "seeds")
     n_train, n_test = check_positive_int(n_train, "n_train"), check_positive_int(n_test, "n_test")
+    try:
+        kind, level = noise
+    except (TypeError, ValueError):
+        raise ValueError(f"noise must be a pair (kind, level), got {noise!r}") from None
+    add_noise(np.ones(1), kind, level, 0)  # checks kind and level before any sampling
     problems = {}
     for e in chosen:
         for s in range(seeds):
             x, x_test = e.sample(n_train, s), e.sample(n_test, s + 10_000, scale=EXTRAPOLATION)
-            problems[(e.name, "feynman", s)] = (x, targets(e.fn, x, "training"), x_test, targets(e.fn, x_test, "test"))
+            y = add_noise(targets(e.fn, x, "training"), kind, level, s + 20_000)
+            problems[(e.name, "feynman", s)] = (x, y, x_test, targets(e.fn, x_test, "test"))
     return problems

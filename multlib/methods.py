@@ -10,9 +10,13 @@ train through this registry, so a method is defined once:
 * ``power_law``: least squares on log features (Chapter 2);
 * ``relu_mlp``: the blog's 80-ReLU network (Chapter 1);
 * ``paper``: Goel's symlog/symexp network with Chapter 4's recipe;
-* ``improved``: Chapter 5a's sum of product terms (:mod:`multlib.improved`);
+* ``improved``: Chapter 5a's sum of product terms (:mod:`multlib.improved`); ``improved_select`` adds
+  model selection (the fewest terms the training data justify, for noisy data) and ``improved_ratio``
+  learns a ratio of two sums of product terms (Chapter 7);
 * ``product_unit``, ``nalu``, ``nau_nmu``, ``npu``, ``realnpu``: the arithmetic units of
-  :mod:`multlib.units`, each in the small network of its own paper (Chapter 5b).
+  :mod:`multlib.units`, each in the small network of its own paper (Chapter 5b);
+* ``symbolic_regression``: Operon's search over formulas (:mod:`multlib.symbolic`), an optional extra
+  (``pip install 'multlib[sr]'``); without pyoperon every fit is :class:`NotApplicable`.
 
 A new method is one adapter ``fit_many(problems) -> predictors`` and one entry in :data:`METHODS`.
 """
@@ -25,7 +29,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from multlib import improved, units
+from multlib import improved, symbolic, units
 from multlib.fused import FusedPaperModels
 from multlib.models import relu_mlp
 from multlib.parallel import train_parallel
@@ -160,14 +164,31 @@ def _fit_unit(kind: str) -> Callable[[Sequence[Problem]], list[Predictor | Excep
     return fit_many
 
 
-def _fit_improved(problems: Sequence[Problem]) -> list[Predictor | Exception]:
-    """The improved network of Chapter 5a with its recommended recipe (:func:`multlib.improved.fit`)."""
+def _fit_improved(**options: Any) -> Callable[[Sequence[Problem]], list[Predictor | Exception]]:
+    """The improved network of Chapter 5a (:func:`multlib.improved.fit`), with ``options`` on its recommended recipe."""
+
+    def fit_many(problems: Sequence[Problem]) -> list[Predictor | Exception]:
+        out: list[Predictor | Exception] = []
+        for p in problems:
+            try:
+                out.append(improved.fit(p.x, p.y, seed=p.seed, **options).predict)
+            except TrainingDiverged as err:
+                out.append(err)
+        return out
+
+    return fit_many
+
+
+def _fit_symbolic(problems: Sequence[Problem]) -> list[Predictor | Exception]:
+    """Operon's symbolic regression with :data:`multlib.symbolic.RECIPE`, one problem after another."""
+    if not symbolic.available():
+        return [NotApplicable(symbolic.INSTALL_HINT) for _ in problems]
     out: list[Predictor | Exception] = []
     for p in problems:
         try:
-            out.append(improved.fit(p.x, p.y, seed=p.seed).predict)
-        except TrainingDiverged as err:
-            out.append(err)
+            out.append(symbolic.fit(p.x, p.y, seed=p.seed).predict)
+        except ValueError as err:  # e.g. targets that are all zero
+            out.append(NotApplicable(str(err)))
     return out
 
 
@@ -181,12 +202,18 @@ METHODS: dict[str, Method] = {
         Method("paper", "Goel's Dense(16, symlog) -> Dense(12, symexp) -> Dense(1), MAE, Adam 1e-3, 100 epochs of 32",
                _fit_paper),
         Method("improved", "Chapter 5a's sum of product terms, relative loss, restarts and integer settling",
-               _fit_improved),
+               _fit_improved()),
+        Method("improved_select", "the improved network, then backward elimination of its terms by BIC (Chapter 7)",
+               _fit_improved(select=True)),
+        Method("improved_ratio", "the improved network as a ratio: 4 product terms over 1 + 2 product terms (Chapter 7)",
+               _fit_improved(n_terms=4, denominator_terms=2)),
         Method("product_unit", "two product units and a linear output (Durbin and Rumelhart)", _fit_unit("product_unit")),
         Method("nalu", "NALU(2) -> NALU(1) (Trask et al.)", _fit_unit("nalu")),
         Method("nau_nmu", "NAU(d) -> NMU(1) (Madsen and Johansen)", _fit_unit("nau_nmu")),
         Method("npu", "NPU(2) -> NAU(1) (Heim et al.)", _fit_unit("npu")),
         Method("realnpu", "RealNPU(2) -> NAU(1) (Heim et al.)", _fit_unit("realnpu")),
+        Method("symbolic_regression", "Operon's genetic programming over + - * / with tuned constants, "
+               "fit and length as objectives (multlib.symbolic.RECIPE)", _fit_symbolic),
     ]
 }
 """Every method of the book by name."""

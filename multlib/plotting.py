@@ -1,8 +1,9 @@
 """One plotting style for the whole book, and its figures: the recurring ones and the studies' own.
 
 Every method of the book keeps one colour in every figure (:data:`METHOD_COLORS`). The figures of
-the committed studies take their numbers from :mod:`multlib.summaries` (the comparison's heat map)
-or from rows and fits directly (Chapter 6's :func:`plot_scores` and :func:`plot_noise`).
+the committed studies take their numbers from :mod:`multlib.summaries` (the comparison's heat map,
+Chapter 7's :func:`plot_feynman`) or from rows and fits directly (Chapter 6's :func:`plot_scores`
+and :func:`plot_noise`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from multlib.data import Range, check_positive_int, check_range
+from multlib.feynman import FAMILIES
+from multlib.feynman_study import CLOSE
 from multlib.search import Corpus, Logs
+from multlib.summaries import feynman_counts
 
 __all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_curve_family", "plot_histograms",
-           "plot_success_heatmap", "plot_scores", "plot_noise", "COLORS", "METHOD_COLORS", "method_color"]
+           "plot_success_heatmap", "plot_scores", "plot_noise", "plot_feynman", "COLORS", "METHOD_COLORS", "method_color"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 TRAIN_SHADE = "#f2e6c9"
 METHOD_COLORS: dict[str, str] = {
     **dict(zip(("relu_mlp", "paper", "power_law", "improved", "nau_nmu"), COLORS)),
     **dict(zip(("product_unit", "nalu", "npu", "realnpu"), COLORS[5:] + ["#bcbd22"])),
+    # Chapter 7's: the improved network's variants in shades of its orange, symbolic regression in ink.
+    "improved_select": "#ffbb78", "improved_ratio": "#ad494a", "symbolic_regression": "#393b79",
 }
 """One colour per method of :data:`multlib.methods.METHODS`, the same in every figure."""
 
@@ -329,6 +335,51 @@ def plot_noise(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequence[
                 ylabel="mean NDCG@10 beyond the first page")
     # Outside the axes: inside, the legend would hide some of the seeds' dots.
     ax_ndcg.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequence[str] | None = None,
+                 noisy_methods: Sequence[str] | None = None) -> Any:
+    """Chapter 7's study in two panels: left, each method's share of successful fits without noise, one bar
+    per equation family; right, for ``noisy_methods``, the share of successes (solid) and of fits within
+    :data:`multlib.feynman_study.CLOSE` (dashed) over all equations at each noise level. Defaults: every method (noisy: every method
+    with a noisy row), in the rows' order."""
+    if not rows:
+        raise ValueError("rows must hold at least one study row, got none")
+    methods = list(dict.fromkeys(r["method"] for r in rows)) if methods is None else list(methods)
+    if noisy_methods is None:
+        noisy_methods = list(dict.fromkeys(r["method"] for r in rows if r["noise"] != "none"))
+    noises = list(dict.fromkeys(r["noise"] for r in rows))
+    counts, close = feynman_counts(rows), feynman_counts(rows, CLOSE)
+    for m in [*methods, *noisy_methods]:
+        if (m, "none", "all") not in counts:
+            raise ValueError(f"methods names {m!r}, which has no rows without noise")
+
+    def share(table: dict[tuple[str, str, str], tuple[int, int]], key: tuple[str, str, str]) -> float:
+        k, n = table.get(key, (0, 0))
+        return k / n if n else np.nan
+
+    fig, (ax_fam, ax_noise) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.1, 1]})
+    y = np.arange(len(methods))
+    height = 0.8 / len(FAMILIES)
+    for j, family in enumerate(FAMILIES):
+        ax_fam.barh(y + (j - 1) * height, [share(counts, (m, "none", family)) for m in methods], height,
+                    color=COLORS[j], label=family)
+    ax_fam.set(yticks=y, yticklabels=methods, xlim=(0, 1), xlabel="share of fits that extrapolate (error < 1e-5)")
+    ax_fam.invert_yaxis()
+    ax_fam.legend(fontsize=8, loc="lower right")
+    ax_fam.set_title("no noise, by family", fontsize=10)
+    x = np.arange(len(noises))
+    for k, m in enumerate(noisy_methods):
+        color = method_color(m, k)
+        ax_noise.plot(x, [share(counts, (m, n, "all")) for n in noises], "-o", color=color, ms=4, label=m)
+        ax_noise.plot(x, [share(close, (m, n, "all")) for n in noises], "--", color=color, lw=1)
+    ax_noise.set(xticks=x, xticklabels=noises, ylim=(-0.02, 1.02), xlabel="noise on the training targets",
+                 ylabel="share of fits, all 59 equations")
+    ax_noise.set_title("solid: error < 1e-5; dashed: within 1 %", fontsize=10)
+    ax_noise.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig

@@ -35,6 +35,8 @@ __all__ = [
     "CellData",
     "targets",
     "relative_errors",
+    "NOISE_KINDS",
+    "add_noise",
     "benchmark_problems",
 ]
 
@@ -168,6 +170,39 @@ def relative_errors(y_true: Any, y_pred: Any) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         err = np.abs(p - t) / np.abs(t)
     return np.where(np.isfinite(err), err, np.inf)
+
+
+NOISE_KINDS: tuple[str, ...] = ("gaussian", "multiplicative")
+"""How :func:`add_noise` corrupts a target: additively, as SRBench does, or by a factor, as Chapter 6's logs."""
+
+
+def add_noise(y: Any, kind: str, level: float, seed: int) -> np.ndarray:
+    """``y`` with noise drawn from ``np.random.default_rng(seed)``; ``level = 0`` returns an exact copy.
+
+    * ``"gaussian"``: ``y + level * rms(y) * N(0, 1)`` with ``rms(y) = sqrt(mean(y**2))``, SRBench's
+      noise (La Cava et al. 2021, levels 0.001, 0.01 and 0.1; its code, ``experiment/evaluate_model.py``
+      at v2.0, scales by the root mean square of the training targets, which the paper calls their
+      standard deviation); a small target can change sign;
+    * ``"multiplicative"``: ``y * exp(level * N(0, 1))``, the log-normal noise of Chapter 6, which
+      keeps every sign and is the same size at every scale.
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"kind must be one of {NOISE_KINDS}, got {kind!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating, np.integer)) or not (
+        math.isfinite(level) and level >= 0
+    ):
+        raise ValueError(f"level must be a finite number >= 0, got {level!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y must be finite; {int(np.sum(~np.isfinite(y)))} value(s) are NaN or infinite")
+    if level == 0:
+        return y.copy()
+    eps = np.random.default_rng(int(seed)).standard_normal(y.shape)
+    if kind == "gaussian":
+        return y + float(level) * float(np.sqrt(np.mean(np.square(y)))) * eps
+    return y * np.exp(float(level) * eps)
 
 
 def benchmark_problems(

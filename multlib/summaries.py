@@ -10,7 +10,9 @@ shows, one section per study:
   :func:`format_success_summary`, :func:`diverged_counts` and :func:`heatmap_grid` (what
   :func:`multlib.plotting.plot_success_heatmap` draws);
 * Chapter 6 (the ranking study): :func:`summarise_ranking`, :func:`format_ranking_table` and
-  :func:`format_ranking_spread`.
+  :func:`format_ranking_spread`;
+* Chapter 7 (the Feynman study): :func:`feynman_counts`, :func:`format_feynman_table`,
+  :func:`solved_equations` and :func:`seconds_per_fit`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from multlib.data import PAPER_TABLE_I, PAPER_TASKS, PaperResult
+from multlib.feynman import FAMILIES
+from multlib.feynman_study import CLOSE
 from multlib.ranking import METRICS as RANKING_METRICS
 from multlib.sweep import PAPER_PAIR
 from multlib.units import wilson_interval
@@ -42,6 +46,10 @@ __all__ = [
     "summarise_ranking",
     "format_ranking_table",
     "format_ranking_spread",
+    "feynman_counts",
+    "format_feynman_table",
+    "solved_equations",
+    "seconds_per_fit",
 ]
 
 
@@ -294,3 +302,83 @@ def format_ranking_spread(rows: Sequence[dict[str, Any]], metrics: Sequence[str]
                 cells.append(f"{_num(lo)} to {_num(hi)}")
         lines.append(f"{key[0]:10s} {key[1]:5.1f}" + "".join(f" {c:>22s}" for c in cells))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 7: the Feynman study
+# --------------------------------------------------------------------------------------------------
+
+
+def _below(row: dict[str, Any], threshold: float | None) -> bool:
+    """Whether a fit succeeded (``threshold`` None: the study's own ``success``) or came within ``threshold``."""
+    return bool(row["success"]) if threshold is None else row["status"] == "ok" and row["mean"] < threshold
+
+
+def feynman_counts(
+    rows: Sequence[dict[str, Any]], threshold: float | None = None
+) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Per ``(method, noise, family)`` and ``(method, noise, "all")``: fits below the threshold and fits.
+
+    ``threshold`` None counts successes (the book's threshold, 1e-5); a number counts fits whose mean
+    relative test error is below it, e.g. :data:`multlib.feynman_study.CLOSE`. A fit the method could
+    not make (``not applicable``, ``diverged``) counts as a fit that failed.
+    """
+    out: dict[tuple[str, str, str], list[int]] = {}
+    for r in rows:
+        for family in (r["family"], "all"):
+            cell = out.setdefault((r["method"], r["noise"], family), [0, 0])
+            cell[0] += _below(r, threshold)
+            cell[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def format_feynman_table(
+    rows: Sequence[dict[str, Any]],
+    methods: Sequence[str] | None = None,
+    noises: Sequence[str] | None = None,
+    threshold: float | None = None,
+) -> str:
+    """A text table: per method and noise level (in the rows' order), its successes ``"k/n"`` by family and
+    over all equations, the fits within :data:`multlib.feynman_study.CLOSE`, and its median seconds per fit.
+
+    ``threshold`` as in :func:`feynman_counts`; ``methods`` and ``noises`` pick and order the rows.
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one study row, got none")
+    methods = list(dict.fromkeys(r["method"] for r in rows)) if methods is None else list(methods)
+    noises = list(dict.fromkeys(r["noise"] for r in rows)) if noises is None else list(noises)
+    counts, close = feynman_counts(rows, threshold), feynman_counts(rows, CLOSE)
+    seconds = seconds_per_fit(rows)
+    columns = [*FAMILIES, "all"]
+    head = f"{'method':20s} {'noise':>5s}" + "".join(f" {c:>15s}" for c in columns) + f" {'within 1 %':>10s} {'s/fit':>6s}"
+    lines = [head, "-" * len(head)]
+    for m in methods:
+        for n in noises:
+            if (m, n, "all") not in counts:
+                continue
+            cells = "".join(f" {'%d/%d' % counts.get((m, n, c), (0, 0)):>15s}" for c in columns)
+            lines.append(f"{m:20s} {n:>5s}{cells} {'%d/%d' % close[(m, n, 'all')]:>10s} {seconds[m]:6.2f}")
+    return "\n".join(lines)
+
+
+def solved_equations(
+    rows: Sequence[dict[str, Any]], method: str, noise: str = "none", threshold: float | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per equation (in the rows' order): how many of ``method``'s seeds succeeded at ``noise``, and how many ran."""
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        if r["method"] == method and r["noise"] == noise:
+            cell = out.setdefault(r["equation"], [0, 0])
+            cell[0] += _below(r, threshold)
+            cell[1] += 1
+    if not out:
+        raise ValueError(f"rows hold no fit of method {method!r} at noise {noise!r}")
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def seconds_per_fit(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Per method (in the rows' order): the median of its rows' ``seconds`` (wall time per fit, scoring included)."""
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        out.setdefault(r["method"], []).append(float(r["seconds"]))
+    return {m: float(np.median(v)) for m, v in out.items()}

@@ -115,10 +115,11 @@ def test_committed_results_cover_every_method_cell_and_seed() -> None:
     seeds = sorted({r["seed"] for r in rows})
     assert len(seeds) >= 5
     got = {(r["method"], r["formula"], r["domain"], r["seed"]) for r in rows}
-    assert got == {(m, f, d, s) for m in methods.METHODS for f, d in problems.BENCHMARK for s in seeds}
+    book = compare.COMPARED  # what `python -m multlib.compare` runs
+    assert got == {(m, f, d, s) for m in book for f, d in problems.BENCHMARK for s in seeds}
     law_rows = compare.read_results(_committed("laws.csv"))
     assert {(r["method"], r["formula"], r["seed"]) for r in law_rows} == {
-        (m, name, s) for m in methods.METHODS for name in laws.LAWS for s in seeds}
+        (m, name, s) for m in book for name in laws.LAWS for s in seeds}
     assert all(r["status"] in ("ok", "not applicable", "diverged") for r in rows + law_rows)
 
 
@@ -184,3 +185,14 @@ def test_committed_own_settings_hold_every_unit_and_seed() -> None:
     assert counts == {"NMU": 50, "NAU->NMU": 30, "NALU": 30, "NAC-mul": 30, "RealNPU": 30}
     # A seed counts as solved exactly when its extrapolation MSE at the selected step is below its threshold.
     assert all(r["solved"] == (r["extrap_mse"] < r["threshold"]) for r in rows)
+
+
+def test_score_fits_subsets_fit_each_method_on_its_own_keys() -> None:
+    data = problems.benchmark_problems([("x1x2", "paper"), ("x1/x2", "paper")], seeds=2, n_train=50, n_test=50)
+    keys = [("x1/x2", "paper", 1)]
+    rows = compare.score_fits(["power_law"], data, progress=False, subsets={"power_law": keys})
+    assert [(r["formula"], r["domain"], r["seed"]) for r in rows] == keys
+    with pytest.raises(ValueError, match="subsets"):
+        compare.score_fits(["power_law"], data, progress=False, subsets={"power_law": [("x1x2", "nmu", 0)]})
+    with pytest.raises(ValueError, match="subsets"):
+        compare.score_fits(["power_law"], data, progress=False, subsets={"improved": keys})

@@ -14,11 +14,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "multlib"
 LAYERS: dict[str, int] = {
     # 1. building blocks
     **dict.fromkeys(["data", "activations", "metrics", "power_law", "models", "training", "fused", "fused_stack", "parallel",
-                     "improved", "term_search", "units", "problems", "laws", "search", "feynman"], 1),
+                     "improved", "term_search", "term_trainer", "term_select", "units", "problems", "laws", "search", "feynman", "symbolic", "interactions"], 1),
     # 2. committed results, 3. methods, 4. studies, 5. what the chapters show
     "results": 2,
     "methods": 3,
-    **dict.fromkeys(["sweep", "compare", "ranking"], 4),
+    **dict.fromkeys(["sweep", "compare", "ranking", "feynman_study"], 4),
     **dict.fromkeys(["summaries", "plotting", "interactive", "knob_figures"], 5),
 }
 
