@@ -196,3 +196,25 @@ def test_score_fits_subsets_fit_each_method_on_its_own_keys() -> None:
         compare.score_fits(["power_law"], data, progress=False, subsets={"power_law": [("x1x2", "nmu", 0)]})
     with pytest.raises(ValueError, match="subsets"):
         compare.score_fits(["power_law"], data, progress=False, subsets={"improved": keys})
+
+
+def test_the_paper_predictor_is_its_member_of_the_trained_stack() -> None:
+    # The adapter predicts from one member's weights; the stack's own predict must agree with it.
+    from multlib.fused import FusedPaperModels
+
+    data = problems.benchmark_problems([("x1x2", "paper"), ("x1(x2+x3)+x4", "paper")], seeds=1, n_train=64, n_test=32)
+    cells = list(data.values())
+    fits = methods.fit_predictors("paper", [(x, y, 0) for x, y, _, _ in cells])
+    d = max(x.shape[1] for x, *_ in cells)
+    stack = FusedPaperModels([("symlog", "symexp")] * 2, [x.shape[1] for x, *_ in cells], seeds=[0, 0], input_dim=d)
+    xs = np.zeros((2, 64, d), np.float32)
+    for k, (x, *_) in enumerate(cells):
+        xs[k, :, : x.shape[1]] = x
+    stack.fit(xs, np.stack([y for _, y, _, _ in cells]).astype(np.float32), epochs=100, batch_size=32,
+              learning_rate=1e-3)
+    test = np.zeros((2, 32, d), np.float32)
+    for k, (_, _, xt, _) in enumerate(cells):
+        test[k, :, : xt.shape[1]] = xt
+    expected = stack.predict(test)
+    for k, (_, _, xt, _) in enumerate(cells):
+        np.testing.assert_allclose(fits[k](xt), expected[k], rtol=1e-5)
