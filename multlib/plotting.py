@@ -15,10 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from multlib.data import Range, check_positive_int, check_range
-from multlib.feynman import FAMILIES
-from multlib.feynman_study import CLOSE
 from multlib.search import Corpus, Logs
-from multlib.summaries import feynman_counts
 
 __all__ = ["use_style", "shade_range", "plot_extrapolation", "plot_curves", "plot_curve_family", "plot_histograms",
            "plot_success_heatmap", "plot_scores", "plot_noise", "plot_feynman", "COLORS", "METHOD_COLORS", "method_color"]
@@ -346,6 +343,11 @@ def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequenc
     per equation family; right, for ``noisy_methods``, the share of successes (solid) and of fits within
     :data:`multlib.feynman_study.CLOSE` (dashed) over all equations at each noise level. Defaults: every method (noisy: every method
     with a noisy row), in the rows' order."""
+    # Here, not at the top: `import multlib` imports this module, and the study imports TensorFlow.
+    from multlib.feynman import FAMILIES
+    from multlib.feynman_study import CLOSE
+    from multlib.summaries import feynman_counts
+
     if not rows:
         raise ValueError("rows must hold at least one study row, got none")
     methods = list(dict.fromkeys(r["method"] for r in rows)) if methods is None else list(methods)
