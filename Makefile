@@ -64,12 +64,15 @@ test-min:
 	env $(NB_NUMERICS) .ci/from_wheel.sh _build/min-venv requirements-min.txt
 
 ## Regenerate every committed result in multlib/results/: Chapter 4's studies (about 8 minutes on 2
-## cores), Chapter 5's comparison and laws, and the units in their own papers' settings.
+## cores), Chapter 5's comparison and laws, the units in their own papers' settings, Chapter 6's
+## ranking study, Chapter 7's Feynman study and Chapter 8's interaction study.
 results: $(STAMP)
 	$(BIN)/python -m multlib.sweep --study all
 	$(BIN)/python -m multlib.compare
 	$(BIN)/python benchmarks/units_own_settings.py
 	$(BIN)/python -m multlib.ranking
+	$(BIN)/python -m multlib.feynman_study
+	$(BIN)/python -m multlib.interaction_study
 
 clean:
 	rm -rf _build

@@ -8,8 +8,10 @@ The modules form layers; each imports only from the layers below it, so the pack
    the rounding floor), :mod:`~multlib.power_law` and :mod:`~multlib.models`, :mod:`~multlib.training`,
    :mod:`~multlib.fused` (with :mod:`~multlib.fused_stack`, the stacked networks it trains) and
    :mod:`~multlib.parallel` (many small models trained as one),
-   :mod:`~multlib.improved` and :mod:`~multlib.term_search` (Chapter 5a's model and its training search), :mod:`~multlib.units` (Chapter 5b), :mod:`~multlib.interactions` (Chapter 8's MI, gating, FiLM and GLU layers), and the problems the
-   studies pose: :mod:`~multlib.problems` (domains, formulas, the benchmark), :mod:`~multlib.laws`
+   :mod:`~multlib.improved` with :mod:`~multlib.term_search`, :mod:`~multlib.term_trainer` and
+   :mod:`~multlib.term_select` (Chapter 5a's model, its search, trainer and model selection),
+   :mod:`~multlib.units` (Chapter 5b), :mod:`~multlib.interactions` (Chapter 8's MI, gating, FiLM,
+   GLU and hypernetwork layers), and the problems the studies pose: :mod:`~multlib.problems` (domains, formulas, the benchmark), :mod:`~multlib.laws`
    (ten laws of physics), :mod:`~multlib.search` (a simulated search engine, Chapter 6),
    :mod:`~multlib.feynman` (the Feynman database's multiplicative equations), and
    :mod:`~multlib.symbolic` (symbolic regression with Operon, an optional extra).
@@ -18,10 +20,12 @@ The modules form layers; each imports only from the layers below it, so the pack
 3. **Methods**: :mod:`~multlib.methods`, every way of multiplying with its recipe, by name.
 4. **Studies**, one per experiment, each with ``run``, a reader of its committed rows and ``main``
    (its command): :mod:`~multlib.sweep` (Chapter 4), :mod:`~multlib.compare` (Chapter 5b),
-   :mod:`~multlib.ranking` (Chapter 6).
+   :mod:`~multlib.ranking` (Chapter 6), :mod:`~multlib.feynman_study` (Chapter 7),
+   :mod:`~multlib.interaction_study` (Chapter 8).
 5. **What the chapters show**: :mod:`~multlib.summaries` (tables from the studies' rows),
    :mod:`~multlib.plotting` (the book's style and figures), :mod:`~multlib.interactive` and
-   :mod:`~multlib.knob_figures` (sliders and the figures they redraw).
+   :mod:`~multlib.knob_figures` (sliders and the figures they redraw), :mod:`~multlib.interaction_plots`
+   (Chapter 8's figures).
 """
 
 import os

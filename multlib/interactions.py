@@ -16,6 +16,8 @@ hypernetwork). The familiar motifs are restrictions of ``W``:
 * :class:`FiLM` - ``f = gamma(z) * x + beta(z)`` {cite:p}`perez2018film`.
 * :class:`GLU` - one input gating itself, ``f = (A x + a) * act(B x + c)`` {cite:p}`dauphin2017glu`;
   ``activation="silu"`` is SwiGLU {cite:p}`shazeer2020glu`.
+* :class:`Hypernetwork` - the general case: an MLP of ``z`` produces all the weights of a small
+  network of ``x`` (linear, or one hidden layer), so ``f`` may be nonlinear in both.
 * :func:`concat_mlp` - the baseline the paper argues against: an MLP on ``[x, z]``.
 
 The pair layers take ``[x, z]`` (a list or tuple of two tensors of shape ``(batch, features)``).
@@ -31,7 +33,7 @@ from keras import ops
 
 from multlib.data import check_positive_int
 
-__all__ = ["MultiplicativeInteraction", "DiagonalGating", "FiLM", "GLU", "concat_mlp"]
+__all__ = ["MultiplicativeInteraction", "DiagonalGating", "FiLM", "GLU", "Hypernetwork", "concat_mlp"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,6 +254,76 @@ class GLU(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package="multlib")
+class Hypernetwork(_PairLayer):
+    """An MLP of ``z`` that writes the weights of a small network of ``x``: ``f(x, z) = net_{theta(z)}(x)``.
+
+    ``theta(z) = Dense(P)(act(Dense(hidden)(... z)))`` (``hidden``: one width or a list, ReLU by
+    default) holds every weight of the network of ``x``: with ``x_hidden=None`` the linear map
+    ``x A(z) + a(z)`` (``P = (dx + 1) units``), otherwise one hidden layer,
+    ``act(x A(z) + a(z)) B(z) + c(z)`` with ``x_hidden`` units. With ``hidden=[]`` and
+    ``x_hidden=None``, ``theta`` is linear in ``z`` and the layer is exactly the MI layer
+    (:class:`MultiplicativeInteraction`); hidden layers in ``theta`` make the weights nonlinear in ``z``.
+    The output layer of ``theta`` starts with small weights (``scale`` times Glorot), so the
+    generated network starts near zero rather than with weights of order one.
+    """
+
+    def __init__(self, units: int, hidden: int | Sequence[int] = 32, x_hidden: int | None = None,
+                 activation: Any = "relu", scale: float = 0.3, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        widths = [hidden] if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool) else hidden
+        if not isinstance(widths, (list, tuple)):
+            raise ValueError(f"hidden must be a positive integer or a list of them, got {hidden!r}")
+        self.hidden = [check_positive_int(w, "hidden") for w in widths]
+        self.x_hidden = None if x_hidden is None else check_positive_int(x_hidden, "x_hidden")
+        self.activation = keras.activations.get(activation)
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        self.scale = float(scale)
+
+    def build(self, input_shape: Any) -> None:
+        dx, dz = _pair_shapes(input_shape, "Hypernetwork")
+        self.dx = dx
+        if self.x_hidden is None:
+            self.shapes = [(dx, self.units), (self.units,)]
+        else:
+            self.shapes = [(dx, self.x_hidden), (self.x_hidden,), (self.x_hidden, self.units), (self.units,)]
+        n_out = sum(int(np.prod(s)) for s in self.shapes)
+        self.z_layers = []
+        width_in = dz
+        for i, width in enumerate(self.hidden):
+            self.z_layers.append(_projection(self, width_in, width, f"z_hidden{i}"))
+            width_in = width
+        init = keras.initializers.VarianceScaling(self.scale ** 2, mode="fan_avg", distribution="uniform")
+        self.theta_kernel = self.add_weight(shape=(width_in, n_out), initializer=init, name="theta_kernel")
+        self.theta_bias = self.add_weight(shape=(n_out,), initializer=init, name="theta_bias")
+
+    def weights_of(self, z: Any) -> list[Any]:
+        """The generated weights for each row of ``z``: tensors of shapes ``(batch, *shape)``."""
+        h = z
+        for kernel, bias in self.z_layers:
+            h = self.activation(ops.matmul(h, kernel) + bias)
+        theta = ops.matmul(h, self.theta_kernel) + self.theta_bias
+        out, start = [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape))
+            out.append(ops.reshape(theta[:, start:start + size], (-1, *shape)))
+            start += size
+        return out
+
+    def call(self, inputs: Any) -> Any:
+        x, z = _pair(inputs, "Hypernetwork")
+        weights = self.weights_of(z)
+        h = ops.einsum("bi,bij->bj", x, weights[0]) + weights[1]
+        if self.x_hidden is not None:
+            h = ops.einsum("bi,bij->bj", self.activation(h), weights[2]) + weights[3]
+        return h
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "hidden": self.hidden, "x_hidden": self.x_hidden, "scale": self.scale,
                 "activation": keras.activations.serialize(self.activation)}
 
 

@@ -8,7 +8,8 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from multlib.interactions import GLU, FiLM, DiagonalGating, MultiplicativeInteraction, concat_mlp  # noqa: E402
+from multlib.interactions import (  # noqa: E402
+    GLU, DiagonalGating, FiLM, Hypernetwork, MultiplicativeInteraction, concat_mlp)
 
 DX, DZ, BATCH = 3, 4, 5
 RNG = np.random.default_rng(0)
@@ -22,6 +23,8 @@ PAIR_LAYERS = {
     "gating": lambda: DiagonalGating(2, activation="sigmoid"),
     "film": lambda: FiLM(),
     "film_projected": lambda: FiLM(2),
+    "hyper_linear": lambda: Hypernetwork(2, hidden=4),
+    "hyper_mlp": lambda: Hypernetwork(2, hidden=[4, 3], x_hidden=3),
 }
 
 
@@ -157,6 +160,43 @@ def test_glu_gates_one_projection_with_another(activation, gate):
     np.testing.assert_allclose(_np(layer(X))[:, 0], X[:, 0] * gate(X[:, 1]), rtol=1e-6, atol=1e-7)
 
 
+def test_a_hypernetwork_without_hidden_layers_is_the_mi_layer():
+    # theta(z) = z T + t, linear in z: f = x A(z) + a(z) is z^T W x + z^T U + V x + b with
+    # W[i, j, k] = T[i, j * units + k], V = t[:dx * units], U and b from the bias block.
+    hyper, mi = Hypernetwork(2, hidden=[]), MultiplicativeInteraction(2)
+    hyper([X, Z]), mi([X, Z])
+    theta_k = RNG.normal(size=(DZ, DX * 2 + 2)).astype("float32")
+    theta_b = RNG.normal(size=(DX * 2 + 2,)).astype("float32")
+    _set(hyper, theta_kernel=theta_k, theta_bias=theta_b)
+    _set(mi, kernel=theta_k[:, :DX * 2].reshape(DZ, DX, 2), z_kernel=theta_k[:, DX * 2:],
+         x_kernel=theta_b[:DX * 2].reshape(DX, 2), bias=theta_b[DX * 2:])
+    np.testing.assert_allclose(_np(hyper([X, Z])), _np(mi([X, Z])), rtol=1e-5, atol=1e-5)
+
+
+def test_a_hypernetwork_computes_the_network_its_weights_describe():
+    layer = Hypernetwork(1, hidden=3, x_hidden=2)
+    out = _np(layer([X, Z]))
+    h = np.maximum(Z @ _np(layer.z_layers[0][0]) + _np(layer.z_layers[0][1]), 0)
+    theta = h @ _np(layer.theta_kernel) + _np(layer.theta_bias)
+    a, a0 = theta[:, :DX * 2].reshape(-1, DX, 2), theta[:, DX * 2:DX * 2 + 2]
+    b, b0 = theta[:, DX * 2 + 2:DX * 2 + 4].reshape(-1, 2, 1), theta[:, DX * 2 + 4:]
+    hidden = np.maximum(np.einsum("bi,bij->bj", X, a) + a0, 0)
+    np.testing.assert_allclose(out, np.einsum("bi,bij->bj", hidden, b) + b0, rtol=1e-5, atol=1e-6)
+    assert layer.count_params() == (DZ * 3 + 3) + (3 + 1) * (DX * 2 + 2 + 2 + 1)
+    assert [tuple(w.shape) for w in layer.weights_of(Z)] == [(BATCH, DX, 2), (BATCH, 2), (BATCH, 2, 1), (BATCH, 1)]
+
+
+@pytest.mark.parametrize("kwargs, said", [
+    ({"hidden": 0}, "hidden must be a positive integer, got 0"),
+    ({"hidden": "big"}, "hidden must be a positive integer or a list of them, got 'big'"),
+    ({"x_hidden": -2}, "x_hidden must be a positive integer, got -2"),
+    ({"scale": 0.0}, "scale must be a positive number, got 0.0"),
+])
+def test_hypernetwork_rejects_bad_sizes(kwargs, said):
+    with pytest.raises(ValueError, match=said):
+        Hypernetwork(2, **kwargs)
+
+
 # --------------------------------------------------------------------------------------------------
 # training, serialisation
 # --------------------------------------------------------------------------------------------------
@@ -198,7 +238,7 @@ def test_glu_and_concat_mlp_survive_a_saved_model_round_trip(tmp_path):
 
 def test_configs_rebuild_the_same_layers():
     for layer in [MultiplicativeInteraction(3, rank=2, use_bias=False), DiagonalGating(2, "sigmoid"),
-                  FiLM(), FiLM(5), GLU(3, activation=None)]:
+                  FiLM(), FiLM(5), GLU(3, activation=None), Hypernetwork(2, hidden=[4], x_hidden=3)]:
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
 

@@ -18,8 +18,8 @@ LAYERS: dict[str, int] = {
     # 2. committed results, 3. methods, 4. studies, 5. what the chapters show
     "results": 2,
     "methods": 3,
-    **dict.fromkeys(["sweep", "compare", "ranking", "feynman_study"], 4),
-    **dict.fromkeys(["summaries", "plotting", "interactive", "knob_figures"], 5),
+    **dict.fromkeys(["sweep", "compare", "ranking", "feynman_study", "interaction_study"], 4),
+    **dict.fromkeys(["summaries", "plotting", "interactive", "knob_figures", "interaction_plots"], 5),
 }
 
 
