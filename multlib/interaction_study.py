@@ -51,7 +51,8 @@ DATA_D = 8
 TASKS: tuple[str, ...] = ("bilinear", "gain")
 """The conditional-computation tasks: multiplicative in ``z``, and not."""
 COND_MODELS: tuple[str, ...] = ("concat", "film", "gating", "mi", "hypernet")
-"""The conditional-computation models, all with hidden width :data:`COND_HIDDEN` where they have one."""
+"""The conditional-computation models, with hidden width :data:`COND_HIDDEN` where they have a hidden layer,
+except the hypernetwork's network of ``x``, which has 8 units (its network of ``z`` has :data:`COND_HIDDEN`)."""
 COND_SIZES: tuple[int, ...] = (128, 512, 2048)
 COND_DX, COND_DZ, COND_HIDDEN = 4, 2, 32
 Z_TRAIN, Z_OUT = (1.0, 2.0), (2.0, 4.0)
@@ -90,6 +91,8 @@ def _train_together(models: Sequence[tuple[Any, Any]], sample: Callable[[Any], d
     """Train ``(group, model)`` pairs together: ``sample(step)`` gives each group's ``(inputs, y)`` batch.
 
     The loss is the sum of the models' MSEs; Adam with a cosine decay from ``lr`` to 0 over ``steps``.
+    Every caller in this module passes ``lr = 1e-2`` and batches of :data:`BATCH` (256) rows; the study
+    trains ``steps = 2000``.
     """
     import keras
     import tensorflow as tf
@@ -123,7 +126,10 @@ def _rel_mse(pred: np.ndarray, y: np.ndarray) -> float:
 
 
 def _pool_sampler(pools: dict[Any, tuple[list[np.ndarray], np.ndarray]], salt: int) -> Callable[[Any], dict]:
-    """Minibatches of :data:`BATCH` rows (all rows when fewer) drawn with replacement from fixed pools."""
+    """Minibatches of ``min(BATCH, n)`` rows (``n`` the pool's size) drawn with replacement from fixed pools.
+
+    Each step draws ``min(256, n)`` indices uniformly with replacement, so even a pool smaller than
+    :data:`BATCH` is resampled, not used whole."""
     import tensorflow as tf
 
     const = {g: ([tf.constant(a, tf.float32) for a in ins], tf.constant(y, tf.float32)) for g, (ins, y) in pools.items()}
@@ -365,8 +371,9 @@ def run(
     """Train every model of the chosen ``parts``; one row per model (keys :data:`COLUMNS`).
 
     ``seeds`` seeds for the width and data parts, ``cond_seeds`` for the conditional and GLU parts;
-    every model trains ``steps`` Adam steps. Seed ``s`` draws the target (``W*``, ``A, B``...) and the
-    model's initial weights. ``progress`` prints a bar line per finished piece.
+    every model trains ``steps`` Adam steps (default 2,000), the learning rate ``1e-2`` decaying to 0 on
+    a cosine over those steps, on batches of :data:`BATCH` (256) rows. Seed ``s`` draws the target
+    (``W*``, ``A, B``...) and the model's initial weights. ``progress`` prints a bar line per finished piece.
     """
     parts = _check_names(parts, PARTS, "parts")
     seeds, cond_seeds = check_positive_int(seeds, "seeds"), check_positive_int(cond_seeds, "cond_seeds")
