@@ -341,7 +341,8 @@ def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequenc
                  noisy_methods: Sequence[str] | None = None) -> Any:
     """Chapter 7's study in two panels: left, each method's share of successful fits without noise, one bar
     per equation family; right, for ``noisy_methods``, the share of successes (solid) and of fits within
-    :data:`multlib.feynman_study.CLOSE` (dashed) over all equations at each noise level. Defaults: every method (noisy: every method
+    :data:`multlib.feynman_study.CLOSE` (dashed) among the method's fits at each noise level (every
+    equation without noise; with noise, the families :data:`multlib.feynman_study.NOISY_METHODS` names). Defaults: every method (noisy: every method
     with a noisy row), in the rows' order."""
     # Here, not at the top: `import multlib` imports this module, and the study imports TensorFlow.
     from multlib.feynman import FAMILIES
@@ -379,7 +380,7 @@ def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequenc
         ax_noise.plot(x, [share(counts, (m, n, "all")) for n in noises], "-o", color=color, ms=4, label=m)
         ax_noise.plot(x, [share(close, (m, n, "all")) for n in noises], "--", color=color, lw=1)
     ax_noise.set(xticks=x, xticklabels=noises, ylim=(-0.02, 1.02), xlabel="noise on the training targets",
-                 ylabel="share of fits, all 59 equations")
+                 ylabel="share of the method's fits at that level")
     ax_noise.set_title("solid: error < 1e-5; dashed: within 1 %", fontsize=10)
     ax_noise.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title, fontweight="bold")
