@@ -36,7 +36,7 @@ from multlib.training import seed_everything
 
 __all__ = [
     "PARTS", "DIMS", "WIDTHS", "DATA_SIZES", "TASKS", "COND_MODELS", "COND_SIZES", "GLU_MODELS", "COLUMNS",
-    "Z_TRAIN", "Z_OUT", "scale_context", "GLU_TRAIN", "GLU_TEST", "fit_conditional", "run", "write_results",
+    "Z_TRAIN", "Z_OUT", "scale_context", "GLU_TRAIN", "GLU_TEST", "fit_conditional", "context_sweep", "run", "write_results",
     "read_results", "median_spread", "format_table", "main",
 ]
 
@@ -277,6 +277,27 @@ def fit_conditional(task: str, n_train: int, seed: int = 0, models: Sequence[str
     pools = {0: ([x.astype("float32"), scale_context(z).astype("float32")], fn(x, z).astype("float32"))}
     _train_together([(0, m) for m in trained.values()], _pool_sampler(pools, salt=3), steps, 1e-2)
     return trained, fn
+
+
+def context_sweep(task: str, t: Sequence[float], n_train: int = 512, seed: int = 0,
+                  n_test: int = 2048) -> dict[str, np.ndarray]:
+    """Train the models of :func:`fit_conditional` on ``task`` and return, per model, its relative test MSE
+    along the diagonal ``z1 = z2 = t`` of the context, one value per ``t`` (the same ``n_test``
+    standard-normal rows of ``x`` at every ``t``): where each model breaks as the context leaves ``Z_TRAIN``."""
+    values = np.asarray(t, dtype=np.float64).reshape(-1)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"t must hold at least one finite context value, got {t!r}")
+    n_test = check_positive_int(n_test, "n_test")
+    models, target = fit_conditional(task, n_train, seed=seed)
+    x = np.random.default_rng(1).normal(size=(n_test, COND_DX))
+    out = {}
+    for name, model in models.items():
+        errors = []
+        for tv in values:
+            z = np.full((n_test, COND_DZ), tv)
+            errors.append(_rel_mse(_predict(model, [x.astype("float32"), scale_context(z).astype("float32")]), target(x, z)))
+        out[name] = np.array(errors)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -205,3 +205,11 @@ def test_main_rejects_an_unknown_part(capsys) -> None:
     with pytest.raises(SystemExit):
         study.main(["--parts", "nope"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_context_sweep_keeps_the_mi_unit_exact_beyond_the_range() -> None:
+    sweep = study.context_sweep("bilinear", [1.5, 3.0], n_train=128, n_test=256)
+    assert set(sweep) == set(study.COND_MODELS) and all(v.shape == (2,) for v in sweep.values())
+    assert sweep["mi"].max() < 1e-6, sweep["mi"]
+    with pytest.raises(ValueError, match="t must"):
+        study.context_sweep("bilinear", [])
