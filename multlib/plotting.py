@@ -341,8 +341,8 @@ def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequenc
                  noisy_methods: Sequence[str] | None = None) -> Any:
     """Chapter 7's study in two panels: left, each method's share of successful fits without noise, one bar
     per equation family; right, for ``noisy_methods``, the share of successes (solid) and of fits within
-    :data:`multlib.feynman_study.CLOSE` (dashed) among the method's fits at each noise level (every
-    equation without noise; with noise, the families :data:`multlib.feynman_study.NOISY_METHODS` names). Defaults: every method (noisy: every method
+    :data:`multlib.feynman_study.CLOSE` (dashed) at each noise level, over the families the method is
+    fitted on with noise (:data:`multlib.feynman_study.NOISY_METHODS`). Defaults: every method (noisy: every method
     with a noisy row), in the rows' order."""
     # Here, not at the top: `import multlib` imports this module, and the study imports TensorFlow.
     from multlib.feynman import FAMILIES
@@ -372,15 +372,24 @@ def plot_feynman(rows: Sequence[dict[str, Any]], *, title: str, methods: Sequenc
                     color=COLORS[j], label=family)
     ax_fam.set(yticks=y, yticklabels=methods, xlim=(0, 1), xlabel="share of fits that extrapolate (error < 1e-5)")
     ax_fam.invert_yaxis()
-    ax_fam.legend(fontsize=8, loc="lower right")
+    ax_fam.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     ax_fam.set_title("no noise, by family", fontsize=10)
     x = np.arange(len(noises))
     for k, m in enumerate(noisy_methods):
+        # At every level, over the families the method is fitted on with noise, so that a line's
+        # denominator does not change between its first point and the others.
+        families = {r["family"] for r in rows if r["method"] == m and r["noise"] != "none"} or set(FAMILIES)
+
+        def share_of(table: dict[tuple[str, str, str], tuple[int, int]], n: str) -> float:
+            k_n = [table.get((m, n, f), (0, 0)) for f in families]
+            total = sum(t for _, t in k_n)
+            return sum(h for h, _ in k_n) / total if total else np.nan
+
         color = method_color(m, k)
-        ax_noise.plot(x, [share(counts, (m, n, "all")) for n in noises], "-o", color=color, ms=4, label=m)
-        ax_noise.plot(x, [share(close, (m, n, "all")) for n in noises], "--", color=color, lw=1)
+        ax_noise.plot(x, [share_of(counts, n) for n in noises], "-o", color=color, ms=4, label=m)
+        ax_noise.plot(x, [share_of(close, n) for n in noises], "--", color=color, lw=1)
     ax_noise.set(xticks=x, xticklabels=noises, ylim=(-0.02, 1.02), xlabel="noise on the training targets",
-                 ylabel="share of the method's fits at that level")
+                 ylabel="share of fits (families fitted with noise)")
     ax_noise.set_title("solid: error < 1e-5; dashed: within 1 %", fontsize=10)
     ax_noise.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title, fontweight="bold")
