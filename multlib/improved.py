@@ -88,6 +88,7 @@ import numpy as np
 from keras import ops
 
 from multlib.data import check_positive_int
+from multlib.reuse import Memo
 from multlib.term_search import Problem, Recipe, search_terms
 from multlib.training import TrainingDiverged  # noqa: F401  (fit raises it; kept importable from here)
 
@@ -408,6 +409,7 @@ def fit(
     simplest_first: bool = True,
     denominator_terms: int = 0,
     select: bool = False,
+    memo: Memo | None = None,
 ) -> ImprovedFit:
     """Fit a sum of ``n_terms`` product terms to ``(x, y)`` with the recipe in the module docstring.
 
@@ -434,6 +436,9 @@ def fit(
             (1 + sum of J terms)``, a :class:`ProductRatio` (0: the sum, exactly as without it).
         select: after the search, remove terms by backward elimination while the BIC does not
             rise (:mod:`multlib.term_select`); for noisy data. Needs a squared loss.
+        memo: a :class:`multlib.reuse.Memo` in which the searches are kept and from which an earlier
+            fit's searches on the same data and settings are reused (with or without ``select``,
+            with or without a denominator); the fit is the same as without it.
 
     Raises ``ValueError`` naming a bad argument, and :class:`TrainingDiverged` if every restart's
     training loss ends NaN or infinite.
@@ -447,7 +452,7 @@ def fit(
     model = build_model(x.shape[1], recipe.n_terms, denominator_terms=recipe.denominator_terms)
     layer = _layer(model)
     layer.adapt(x, y)
-    found = search_terms(_training_problem(x, y, layer, recipe), recipe)
+    found = search_terms(_training_problem(x, y, layer, recipe), recipe, memo)
     k = recipe.n_terms
     layer.exponents.assign(found.exponents[:, :k].astype(np.float32))
     layer.coefficients.assign(found.coefficients[:k].astype(np.float32))

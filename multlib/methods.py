@@ -19,6 +19,10 @@ train through this registry, so a method is defined once:
   (``pip install 'multlib[sr]'``); without pyoperon every fit is :class:`NotApplicable`.
 
 A new method is one adapter ``fit_many(problems) -> predictors`` and one entry in :data:`METHODS`.
+Methods that do the same work on the same data do it once per process (:mod:`multlib.reuse`): the
+improved network's variants share its search, and ``npu`` on inputs that are all ``>= 0`` is trained
+as, and shares the stack of, ``realnpu``. :attr:`Method.shares` and :attr:`Method.independent` tell
+:func:`multlib.compare.score_fits` which methods to run together and which to split across workers.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from multlib import activations, improved, symbolic, units
+from multlib import activations, improved, reuse, symbolic, units
 from multlib.fused import FusedPaperModels
 from multlib.models import relu_mlp
 from multlib.parallel import train_parallel
@@ -54,6 +58,12 @@ class Method:
     name: str
     description: str
     fit_many: Callable[[Sequence[Problem]], list[Predictor | Exception]] = field(repr=False)
+    independent: bool = False
+    """Whether each fit depends on its own problem alone (one after another, not trained as one
+    stack), so that :func:`multlib.compare.score_fits` may split the problems across workers."""
+    shares: str = ""
+    """Methods with the same non-empty label reuse each other's work in one process
+    (:mod:`multlib.reuse`), so :func:`multlib.compare.score_fits` runs them together."""
 
 
 def _keras_predictor(model: Any, x_scale: float = 1.0, y_scale: float = 1.0) -> Predictor:
@@ -149,23 +159,42 @@ settings in ``benchmarks/units_own_settings.py``, where NAU -> NMU solves ``x1 *
 16,000 steps and RealNPU in 15,500 (a lone NMU needs 3,000). The final weights are scored."""
 
 
+_UNIT_RUNS = reuse.Memo(capacity=2)
+"""The last trained stacks of units, so that ``npu`` reuses ``realnpu``'s (see :func:`_fit_unit`)."""
+
+
 def _fit_unit(kind: str) -> Callable[[Sequence[Problem]], list[Predictor | Exception]]:
     def fit_many(problems: Sequence[Problem]) -> list[Predictor | Exception]:
-        nets, data = [], []
-        for p in problems:
-            seed_everything(p.seed)
-            nets.append(_unit_network(kind, p.x.shape[1]))
-            # MSE on the raw targets, as in the units' own papers. Dividing the targets by their RMS would
-            # suit one learning rate to targets of 1e-11 and 1e8 alike, but it moves the NMU's exact
-            # solution off its clamp at W = 1: measured on x1*x2, [1, 2] -> [2, 6], NAU -> NMU went from
-            # solving to a 1.9 % error. Large and tiny targets are part of what the units must handle.
-            data.append((p.x, p.y))
-        result = train_parallel(nets, data, steps=UNIT_STEPS, batch_size=128, learning_rate=1e-3,
-                                seed=problems[0].seed)
-        return [_keras_predictor(net) if result.diverged_at[k] is None else _diverged(result.diverged_at[k])
-                for k, net in enumerate(nets)]
+        trained = kind
+        if kind == "npu" and all(np.all(p.x >= 0) for p in problems):
+            # With no negative input the NPU is the RealNPU, to the bit: its imaginary weights start at 0
+            # and their gradient, -sin(log_r . W_im) log_r, is 0 there, so they stay 0 and every other
+            # weight gets the RealNPU's gradient. Train (or reuse) that smaller network.
+            trained = "realnpu"
+        key = reuse.digest(trained, UNIT_STEPS, *[v for p in problems for v in (p.x, p.y, p.seed)])
+        return _UNIT_RUNS.get_or_compute(key, lambda: _train_units(trained, problems))
 
     return fit_many
+
+
+def _train_units(kind: str, problems: Sequence[Problem]) -> list[Predictor | Exception]:
+    """Every problem's network of unit ``kind`` (:func:`_unit_network`), trained as one stack."""
+    nets, data = [], []
+    for p in problems:
+        seed_everything(p.seed)
+        nets.append(_unit_network(kind, p.x.shape[1]))
+        # MSE on the raw targets, as in the units' own papers. Dividing the targets by their RMS would
+        # suit one learning rate to targets of 1e-11 and 1e8 alike, but it moves the NMU's exact
+        # solution off its clamp at W = 1: measured on x1*x2, [1, 2] -> [2, 6], NAU -> NMU went from
+        # solving to a 1.9 % error. Large and tiny targets are part of what the units must handle.
+        data.append((p.x, p.y))
+    result = train_parallel(nets, data, steps=UNIT_STEPS, batch_size=128, learning_rate=1e-3, seed=problems[0].seed)
+    return [_keras_predictor(net) if result.diverged_at[k] is None else _diverged(result.diverged_at[k])
+            for k, net in enumerate(nets)]
+
+
+_SEARCHES = reuse.Memo(capacity=4096)
+"""The improved network's searches, shared by its three methods (see :func:`multlib.improved.fit`'s ``memo``)."""
 
 
 def _fit_improved(**options: Any) -> Callable[[Sequence[Problem]], list[Predictor | Exception]]:
@@ -175,7 +204,7 @@ def _fit_improved(**options: Any) -> Callable[[Sequence[Problem]], list[Predicto
         out: list[Predictor | Exception] = []
         for p in problems:
             try:
-                out.append(improved.fit(p.x, p.y, seed=p.seed, **options).predict)
+                out.append(improved.fit(p.x, p.y, seed=p.seed, memo=_SEARCHES, **options).predict)
             except TrainingDiverged as err:
                 out.append(err)
         return out
@@ -200,24 +229,24 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in [
         Method("power_law", "least squares on log features (Chapter 2); positive inputs and targets only",
-               _fit_power_law),
+               _fit_power_law, independent=True),
         Method("relu_mlp", "the blog's 80 ReLUs, scaled data, MSE, Adam 3e-3 with cosine decay, 4,000 steps of 128",
                _fit_relu),
         Method("paper", "Goel's Dense(16, symlog) -> Dense(12, symexp) -> Dense(1), MAE, Adam 1e-3, 100 epochs of 32",
                _fit_paper),
         Method("improved", "Chapter 5a's sum of product terms, relative loss, restarts and integer settling",
-               _fit_improved()),
+               _fit_improved(), independent=True, shares="improved"),
         Method("improved_select", "the improved network, then backward elimination of its terms by BIC (Chapter 7)",
-               _fit_improved(select=True)),
+               _fit_improved(select=True), independent=True, shares="improved"),
         Method("improved_ratio", "the improved network as a ratio: 4 product terms over 1 + 2 product terms (Chapter 7)",
-               _fit_improved(n_terms=4, denominator_terms=2)),
+               _fit_improved(n_terms=4, denominator_terms=2), independent=True, shares="improved"),
         Method("product_unit", "two product units and a linear output (Durbin and Rumelhart)", _fit_unit("product_unit")),
         Method("nalu", "NALU(2) -> NALU(1) (Trask et al.)", _fit_unit("nalu")),
         Method("nau_nmu", "NAU(d) -> NMU(1) (Madsen and Johansen)", _fit_unit("nau_nmu")),
-        Method("npu", "NPU(2) -> NAU(1) (Heim et al.)", _fit_unit("npu")),
-        Method("realnpu", "RealNPU(2) -> NAU(1) (Heim et al.)", _fit_unit("realnpu")),
+        Method("npu", "NPU(2) -> NAU(1) (Heim et al.)", _fit_unit("npu"), shares="npu"),
+        Method("realnpu", "RealNPU(2) -> NAU(1) (Heim et al.)", _fit_unit("realnpu"), shares="npu"),
         Method("symbolic_regression", "Operon's genetic programming over + - * / with tuned constants, "
-               "fit and length as objectives (multlib.symbolic.RECIPE)", _fit_symbolic),
+               "fit and length as objectives (multlib.symbolic.RECIPE)", _fit_symbolic, independent=True),
     ]
 }
 """Every method of the book by name."""

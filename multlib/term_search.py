@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from multlib.data import check_positive_int
+from multlib.reuse import Memo, digest
 from multlib.term_select import refit_coefficients, select_terms
 from multlib.term_trainer import drop_negligible, float64_loss, ratio_train_fn, train_fn
 from multlib.training import TrainingDiverged
@@ -116,6 +117,13 @@ class Found:
         return _den_mask(self.exponents.shape[1], self.n_denominator)
 
 
+def _memo_key(problem: Problem, recipe: Recipe) -> str:
+    """The data and every setting a search stage depends on (not ``n_terms``, ``rounds``, ``denominator_terms``,
+    which the stage's own key adds, nor ``select``, which acts after the search)."""
+    settings = {k: v for k, v in vars(recipe).items() if k not in ("n_terms", "rounds", "denominator_terms", "select")}
+    return digest(problem.log_x, problem.negative, problem.target, problem.weight, sorted(settings.items()))
+
+
 def _positive_number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
         np.isfinite(value) and value > 0
@@ -127,30 +135,36 @@ def _positive_number(value: Any, name: str) -> float:
 # ------------------------------------------------------------------------------------ the search
 
 
-def search_terms(problem: Problem, recipe: Recipe) -> Found:
+def search_terms(problem: Problem, recipe: Recipe, memo: Memo | None = None) -> Found:
     """Fit a sum of ``recipe.n_terms`` product terms to ``problem``; the best restart on the training loss.
 
     With ``recipe.denominator_terms = J > 0`` the full search fits ``N / (1 + D)`` (``J`` terms in
     ``D``); with ``recipe.select`` the result goes through :func:`multlib.term_select.select_terms`.
     Its ``history`` holds each search's own history under ``"single_term"`` and ``"full"``. Raises
     :class:`TrainingDiverged` if every restart of a search ends with a non-finite loss.
+
+    ``memo`` (a :class:`multlib.reuse.Memo`) keeps the one-term search and the full search under
+    keys of the data and of every setting they depend on, so that a later search on the same data
+    reuses them: with and without ``select`` the full search is the same, and the ratio model's
+    one-term search is the sum's. The result is the same as without the memo.
     """
     restarts = _Restarts(problem, recipe)
     history: dict[str, Any] = {}
     steps = 0
+    key = None if memo is None else _memo_key(problem, recipe)
     if recipe.simplest_first and recipe.snap and recipe.n_terms > 1:
         # Occam first: one product term, one round, kept only if it fits the training data to
         # round-off (rounded if rounding is confirmed, as learned otherwise, e.g. x1^0.5 * x2). A
         # monomial then costs a quarter of the full search and cannot be imitated by a sum of
         # wrong terms (which a narrow training range allows).
-        single = restarts.best(n_terms=1, rounds=1)
+        single = restarts.best_kept(memo, key, n_terms=1, rounds=1)
         history["single_term"], steps = single.history, single.steps
         if single.loss <= 10 * _EXACT:
             unused = recipe.n_terms - 1 + recipe.denominator_terms
             return replace(single, exponents=np.pad(single.exponents, ((0, 0), (0, unused))),
                            coefficients=np.pad(single.coefficients, (0, unused)), history=history,
                            n_denominator=recipe.denominator_terms)
-    full = restarts.best(n_terms=recipe.n_terms, rounds=recipe.rounds, n_den=recipe.denominator_terms)
+    full = restarts.best_kept(memo, key, n_terms=recipe.n_terms, rounds=recipe.rounds, n_den=recipe.denominator_terms)
     history["full"] = full.history
     found = replace(full, steps=steps + full.steps, history=history)
     if recipe.select:
@@ -172,6 +186,22 @@ class _Restarts:
         self._run = train_fn()
         self._rng = np.random.default_rng(recipe.seed)
         self._batch = min(recipe.batch_size, p.log_x.shape[0])
+
+    def best_kept(self, memo: Memo | None, key: str | None, n_terms: int, rounds: int, n_den: int = 0) -> Found:
+        """:meth:`best`, or its result kept in ``memo`` by an earlier search with the same ``key``.
+
+        The generator's state after the search is kept with it, so the next search draws what it
+        would have drawn: a kept result leaves the search exactly where computing it would.
+        """
+        if memo is None:
+            return self.best(n_terms, rounds, n_den)
+
+        def compute() -> tuple[Found, dict[str, Any]]:
+            return self.best(n_terms, rounds, n_den), self._rng.bit_generator.state
+
+        found, state = memo.get_or_compute((key, n_terms, rounds, n_den), compute)
+        self._rng.bit_generator.state = state
+        return found
 
     def best(self, n_terms: int, rounds: int, n_den: int = 0) -> Found:
         """Train and settle ``n_terms``-term models (over ``1 +`` ``n_den`` terms), try rounding them; the best restart."""

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "multlib"
 LAYERS: dict[str, int] = {
     # 1. building blocks
     **dict.fromkeys(["data", "activations", "metrics", "power_law", "models", "training", "fused", "fused_stack", "parallel",
-                     "improved", "term_search", "term_trainer", "term_select", "units", "problems", "laws", "search", "feynman", "symbolic", "interactions"], 1),
+                     "improved", "term_search", "term_trainer", "term_select", "units", "problems", "laws", "search", "feynman", "symbolic", "interactions", "reuse"], 1),
     # 2. committed results, 3. methods, 4. studies, 5. what the chapters show
     "results": 2,
     "methods": 3,
