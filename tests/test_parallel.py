@@ -144,3 +144,23 @@ def test_bad_arguments_raise() -> None:
         train_parallel([m], [(x * np.nan, y)], steps=1)
     with pytest.raises(ValueError, match="learning_rate"):
         train_parallel([m], [(x, y)], steps=1, learning_rate=0.0)
+
+
+@pytest.mark.parametrize("schedule", [False, True])
+def test_the_flat_adam_is_keras_adam_to_the_bit(schedule: bool) -> None:
+    from multlib.parallel import _FlatAdam
+
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2), (2,), (4, 1, 2)]
+    lr = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.5) if schedule else 1e-3
+    ours = [tf.Variable(rng.normal(size=s).astype(np.float32)) for s in shapes]
+    theirs = [keras.Variable(v.numpy()) for v in ours]
+    flat, adam = _FlatAdam(ours, lr), keras.optimizers.Adam(lr)
+    adam.build(theirs)
+    for _ in range(7):
+        grads = [tf.constant((rng.normal(size=s) * 10.0 ** rng.integers(-6, 3)).astype(np.float32)) for s in shapes]
+        for w, step in zip(ours, flat.steps(grads)):
+            w.assign(w - step)
+        adam.apply(grads, theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
