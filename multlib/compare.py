@@ -27,12 +27,13 @@ import multiprocessing
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from multlib import laws
+from multlib import laws, reuse
 from multlib.data import N_TEST, N_TRAIN, check_positive_int
 from multlib.methods import METHODS
 from multlib.problems import (
@@ -156,13 +157,18 @@ def score_fits(
     method, formula, domain and seed, the mean, median and largest relative test error, ``train_mean``
     (the mean relative error on the training data, to tell a method that fits its range but does not
     extrapolate from one that does not fit at all), ``success`` (test mean below
-    :data:`SUCCESS_THRESHOLD`), ``status`` (``ok``, ``not applicable`` or ``diverged``) and the
-    method's wall time divided by its number of fits. ``progress`` prints a bar over the methods.
+    :data:`SUCCESS_THRESHOLD`), ``status`` (``ok``, ``not applicable`` or ``diverged``) and
+    ``seconds``: the method's time (training and scoring, plus any work it reused from a method that
+    shares it, :mod:`multlib.reuse`) divided by its number of fits. ``progress`` prints a bar.
 
-    ``workers > 1`` trains that many methods at a time, each in its own process with one TensorFlow
+    ``workers > 1`` runs that many tasks at a time, each in its own process with one TensorFlow
     thread. A method's step is a long chain of small operations that keeps one core busy and a second
-    thread mostly idle, so two single-threaded processes on two cores finish the comparison in about
-    half the time of one process with two threads. The numbers then carry one-thread rounding.
+    thread mostly idle, so two single-threaded processes on two cores finish in about half the time of
+    one process with two threads; the numbers then carry one-thread rounding. A task is one method,
+    or the methods that share work (:attr:`multlib.methods.Method.shares`) together; the problems of
+    methods whose fits are independent (:attr:`multlib.methods.Method.independent`) are split into
+    tasks of about :data:`_TASK_SECONDS`, so that no core waits for one long method at the end. The
+    rows are the same whatever the number of workers.
     """
     names = list(COMPARED) if methods is None else list(methods)
     for name in names:
@@ -175,55 +181,119 @@ def score_fits(
         if name not in names or missing:
             raise ValueError(f"subsets must map methods of this call to keys of problems, got {name!r}: "
                              f"{missing[:1] or 'not a method of this call'}")
-    report = _Progress(len(names), progress)
-    if workers == 1 or len(names) == 1:
-        by_method = {name: report(name, _score_method(name, problems, subsets.get(name))) for name in names}
+    chosen = {name: set(subsets.get(name, problems)) for name in names}
+    wanted = {name: [k for k in problems if k in chosen[name]] for name in names}
+    tasks = _tasks(names, wanted, split=workers > 1)
+    report = _Progress(tasks, progress)
+    if workers == 1 or len(tasks) == 1:
+        done = [report(task, *_run_task(task, problems)) for task in tasks]
     else:
-        by_method = dict(_score_in_workers(names, problems, workers, report, subsets))
-    return [r for name in names for r in by_method[name]]
+        done = _run_in_workers(tasks, problems, workers, report)
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    seconds = dict.fromkeys(names, 0.0)
+    for task, results in sorted(done, key=lambda d: d[0].index):
+        for name, method_rows, spent in results:
+            rows[name] += method_rows
+            seconds[name] += spent
+    per_fit = {name: seconds[name] / max(len(rows[name]), 1) for name in names}
+    return [dict(row, seconds=per_fit[name]) for name in names for row in rows[name]]
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Methods run one after another in one process, each on its own keys; ``part`` of ``parts`` of its group."""
+
+    index: int
+    jobs: tuple[tuple[str, tuple[tuple[str, str, int], ...]], ...]
+    part: int = 1
+    parts: int = 1
+
+    @property
+    def fits(self) -> int:
+        return sum(len(keys) for _, keys in self.jobs)
+
+    @property
+    def cost(self) -> float:
+        return sum(_SECONDS_PER_FIT.get(name, 0.5) * len(keys) for name, keys in self.jobs)
+
+    def label(self) -> str:
+        names = " + ".join(name for name, _ in self.jobs)
+        return names if self.parts == 1 else f"{names} (part {self.part}/{self.parts})"
+
+
+_SECONDS_PER_FIT = {"power_law": 0.001, "relu_mlp": 0.18, "paper": 0.08, "improved": 0.52, "improved_select": 0.03,
+                    "improved_ratio": 0.36, "product_unit": 0.33, "nalu": 0.6, "nau_nmu": 0.57, "npu": 0.62,
+                    "realnpu": 0.51, "symbolic_regression": 0.54}
+"""Wall seconds per fit of each method, to plan the tasks (measured in Chapter 7's study on one core;
+``improved_select`` and ``improved_ratio`` after ``improved`` has run on the same problems)."""
+
+_TASK_SECONDS = 20.0
+"""About how long a task of a split method should take: short enough to even out the workers' loads
+at the end, long enough that starting a task costs nothing."""
+
+
+def _tasks(names: list[str], wanted: dict[str, list[tuple[str, str, int]]], split: bool) -> list[_Task]:
+    """The methods grouped by what they share, each group one task or, if its fits are independent, several."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(METHODS[name].shares or name, []).append(name)
+    tasks: list[_Task] = []
+    for members in groups.values():
+        jobs = [(m, tuple(wanted[m])) for m in members if wanted[m]]
+        if not jobs:
+            continue
+        union = list(dict.fromkeys(k for _, keys in jobs for k in keys))
+        cost = _Task(0, tuple(jobs)).cost
+        parts = 1
+        if split and all(METHODS[m].independent for m, _ in jobs):
+            parts = max(1, min(len(union), round(cost / _TASK_SECONDS)))
+        for p in range(parts):
+            chunk = set(union[p * len(union) // parts:(p + 1) * len(union) // parts])
+            part_jobs = tuple((m, tuple(k for k in keys if k in chunk)) for m, keys in jobs)
+            tasks.append(_Task(len(tasks), tuple((m, keys) for m, keys in part_jobs if keys), p + 1, parts))
+    return tasks
+
+
+def _run_task(task: _Task, problems: dict[tuple[str, str, int], CellData]
+              ) -> tuple[list[tuple[str, list[dict[str, Any]], float]], float]:
+    """Each method of ``task`` on its keys, ``(method, rows without seconds, seconds charged)``, and the task's wall time."""
+    t0 = time.perf_counter()
+    results = [(name, *_score_method(name, problems, keys)) for name, keys in task.jobs]
+    return results, time.perf_counter() - t0
 
 
 class _Progress:
-    """A bar over the methods, one line as each method finishes (or nothing when ``enabled`` is false)."""
+    """A bar over the fits, one line as each task finishes (or nothing when ``enabled`` is false)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.done, self.began = total, enabled, 0, time.perf_counter()
+    def __init__(self, tasks: list[_Task], enabled: bool) -> None:
+        self.total, self.enabled, self.done, self.began = sum(t.fits for t in tasks), enabled, 0, time.perf_counter()
 
-    def __call__(self, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        self.done += 1
+    def __call__(self, task: _Task, results: Any, wall: float) -> tuple[_Task, Any]:
+        self.done += task.fits
         if self.enabled:
-            bar = "#" * (20 * self.done // self.total)
-            spent = rows[0]["seconds"] * len(rows) if rows else 0.0
-            print(f"[{bar:20s}] {self.done}/{self.total} methods: {name}, {len(rows)} fits in {spent:.0f} s "
+            bar = "#" * (20 * self.done // max(self.total, 1))
+            print(f"[{bar:20s}] {self.done}/{self.total} fits: {task.label()}, {task.fits} fits in {wall:.0f} s "
                   f"({time.perf_counter() - self.began:.0f} s elapsed)", flush=True)
-        return rows
+        return task, results
 
 
 _WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-_RELATIVE_COST = {"paper": 1.0, "nau_nmu": 3.0, "nalu": 3.0, "product_unit": 2.5, "npu": 2.5, "realnpu": 2.5,
-                  "improved": 2.0, "improved_select": 2.0, "improved_ratio": 4.0, "relu_mlp": 1.5, "power_law": 0.1,
-                  "symbolic_regression": 10.0}
-"""Rough relative wall time of each method, to schedule the slowest first. Symbolic regression is
-measured at 3.8 CPU seconds per fit on 10,000 training rows; the paper's network fell from 6.0 to 1.0
-when its predictor stopped running the whole stack for every fit (22 s for Chapter 7's 295 fits)."""
 _WORKER_PROBLEMS: dict[tuple[str, str, int], CellData] = {}
-_WORKER_SUBSETS: dict[str, Sequence[tuple[str, str, int]]] = {}
 
 
-def _score_in_workers(
-    names: list[str], problems: dict[tuple[str, str, int], CellData], workers: int, report: _Progress,
-    subsets: dict[str, Sequence[tuple[str, str, int]]],
-) -> list[tuple[str, list[dict[str, Any]]]]:
-    """:func:`_score_method` for every method, ``workers`` at a time in spawned processes."""
-    # The slowest methods first, so that no worker is left with a long one at the end.
-    order = sorted(names, key=lambda m: -_RELATIVE_COST.get(m, 1.0))
+def _run_in_workers(
+    tasks: list[_Task], problems: dict[tuple[str, str, int], CellData], workers: int, report: _Progress,
+) -> list[tuple[_Task, Any]]:
+    """:func:`_run_task` for every task, ``workers`` at a time in spawned processes."""
+    # The longest first, so that the short ones fill in at the end.
+    order = sorted(tasks, key=lambda t: -t.cost)
     # Spawned workers read these when they start TensorFlow (one thread each, no log noise).
     saved = {k: os.environ.get(k) for k in _WORKER_ENV}
     os.environ.update(_WORKER_ENV)
     try:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(min(workers, len(names)), initializer=_init_worker, initargs=(problems, subsets)) as pool:
-            return [(name, report(name, rows)) for name, rows in pool.imap_unordered(_score_in_worker, order)]
+        with context.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(problems,)) as pool:
+            return [report(*done) for done in pool.imap_unordered(_run_in_worker, order)]
     finally:
         for k, v in saved.items():
             if v is None:
@@ -232,25 +302,22 @@ def _score_in_workers(
                 os.environ[k] = v
 
 
-def _init_worker(problems: dict[tuple[str, str, int], CellData],
-                 subsets: dict[str, Sequence[tuple[str, str, int]]]) -> None:
+def _init_worker(problems: dict[tuple[str, str, int], CellData]) -> None:
     _WORKER_PROBLEMS.update(problems)
-    _WORKER_SUBSETS.update(subsets)
 
 
-def _score_in_worker(name: str) -> tuple[str, list[dict[str, Any]]]:
-    return name, _score_method(name, _WORKER_PROBLEMS, _WORKER_SUBSETS.get(name))
+def _run_in_worker(task: _Task) -> tuple[_Task, list[tuple[str, list[dict[str, Any]], float]], float]:
+    return (task, *_run_task(task, _WORKER_PROBLEMS))
 
 
 def _score_method(name: str, problems: dict[tuple[str, str, int], CellData],
-                  keys: Sequence[tuple[str, str, int]] | None = None) -> list[dict[str, Any]]:
-    """One method on every problem (or those ``keys``, in the order of ``problems``): the rows of :func:`score_fits`."""
-    wanted = set(problems if keys is None else keys)
-    jobs = [k for k in problems if k in wanted]
-    t0 = time.perf_counter()
-    fits = METHODS[name].fit_many([Problem(problems[j][0], problems[j][1], j[2]) for j in jobs])
+                  keys: Sequence[tuple[str, str, int]]) -> tuple[list[dict[str, Any]], float]:
+    """One method on the problems ``keys``: the rows of :func:`score_fits` (without ``seconds``) and the
+    seconds they took, reused work included (see :mod:`multlib.reuse`)."""
+    t0, reused0 = time.perf_counter(), reuse.seconds_reused()
+    fits = METHODS[name].fit_many([Problem(problems[j][0], problems[j][1], j[2]) for j in keys])
     rows: list[dict[str, Any]] = []
-    for (f, d, s), fit in zip(jobs, fits):
+    for (f, d, s), fit in zip(keys, fits):
         row: dict[str, Any] = dict(method=name, formula=f, domain=d, seed=s)
         if isinstance(fit, Exception):
             status = "not applicable" if isinstance(fit, NotApplicable) else (
@@ -264,8 +331,7 @@ def _score_method(name: str, problems: dict[tuple[str, str, int], CellData],
                        max=float(np.max(err)), train_mean=float(np.mean(relative_errors(y, fit(x)))),
                        success=bool(np.mean(err) < SUCCESS_THRESHOLD))
         rows.append(row)
-    per_fit = (time.perf_counter() - t0) / len(jobs)  # training and scoring, per fit
-    return [dict(row, seconds=per_fit) for row in rows]
+    return rows, time.perf_counter() - t0 + reuse.seconds_reused() - reused0
 
 
 def write_results(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:

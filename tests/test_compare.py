@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from multlib import compare, data, methods, metrics, problems, summaries  # noqa: E402
+from multlib import compare, data, feynman, methods, metrics, problems, summaries  # noqa: E402
 
 
 def test_sample_draws_from_every_interval_of_a_union() -> None:
@@ -218,3 +218,32 @@ def test_the_paper_predictor_is_its_member_of_the_trained_stack() -> None:
     expected = stack.predict(test)
     for k, (_, _, xt, _) in enumerate(cells):
         np.testing.assert_allclose(fits[k](xt), expected[k], rtol=1e-5)
+
+
+def test_tasks_group_sharing_methods_and_split_independent_fits_in_order() -> None:
+    keys = [("f", "d", s) for s in range(200)]
+    wanted = {"improved": keys, "improved_select": keys[:50], "nalu": keys, "npu": keys, "realnpu": keys,
+              "symbolic_regression": keys}
+    tasks = compare._tasks(list(wanted), wanted, split=True)
+    by_first: dict[str, list] = {}
+    for t in tasks:
+        by_first.setdefault(t.jobs[0][0], []).append(t)
+    assert set(by_first) == {"improved", "nalu", "npu", "symbolic_regression"}
+    assert len(by_first["nalu"]) == 1 and len(by_first["npu"]) == 1  # trained as one stack: not split
+    assert [m for m, _ in by_first["npu"][0].jobs] == ["npu", "realnpu"]  # they share it: one task
+    assert [m for m, _ in by_first["improved"][0].jobs] == ["improved", "improved_select"]
+    for first, names in (("improved", ["improved", "improved_select"]), ("symbolic_regression", ["symbolic_regression"])):
+        parts = by_first[first]
+        assert len(parts) > 1 and [t.part for t in parts] == list(range(1, len(parts) + 1))
+        for name in names:  # every key exactly once, in order
+            assert [k for t in parts for m, ks in t.jobs if m == name for k in ks] == wanted[name]
+    assert [t.index for t in tasks] == list(range(len(tasks)))
+    assert len(compare._tasks(list(wanted), wanted, split=False)) == 4  # one worker: nothing to even out
+
+
+def test_a_method_that_reuses_work_is_charged_for_it() -> None:
+    # improved_select reuses improved's search: its seconds are the search's plus its own, not ~0.
+    dot_product = feynman.equation_problems(["dot_product"], seeds=1, n_train=300, n_test=100)
+    rows = compare.score_fits(["improved", "improved_select"], dot_product, progress=False)
+    seconds = {r["method"]: r["seconds"] for r in rows}
+    assert seconds["improved_select"] >= 0.8 * seconds["improved"] > 0, seconds
